@@ -1,0 +1,130 @@
+"""Fixes that make fairseq 0.12 checkpoints load on current PyTorch.
+
+Applied once, when r3f_fairseq is imported (``--user-dir r3f_fairseq`` does
+that in every fairseq CLI, in every distributed worker).
+
+1. ``torch.load`` defaults to ``weights_only=True`` since torch 2.6, and
+   fairseq's checkpoints hold more than tensors: ``argparse.Namespace``,
+   omegaconf containers and their metadata, numpy scalars. In distributed
+   runs rank 0 loads the checkpoint, turns ``cfg`` into a DictConfig and
+   re-pickles the whole state for the other ranks, so the omegaconf node
+   types must load too. We add exactly these types to torch's allow-list
+   (``torch.serialization.add_safe_globals``); arbitrary code in a
+   checkpoint is still refused.
+
+2. A head trained with spectral norm (fairseq's
+   ``--spectral-norm-classification-head`` or our R4F task) stores
+   ``weight_orig``/``weight_u``/``weight_v`` instead of ``weight``, and
+   ``RobertaModel``/``BARTModel.upgrade_state_dict_named`` read
+   ``<head>.out_proj.weight`` to size the head: ``KeyError``. We give the
+   upgrade a ``weight`` to read; if the model being loaded has a plain
+   (non-normalised) layer there, it receives the effective weight
+   ``weight_orig / sigma`` and computes the same function.
+"""
+
+import argparse
+import collections
+import functools
+import typing
+
+import torch
+
+from r3f_fairseq.regularizers import spectral_norm_to_plain_weight
+
+_SN_SUFFIXES = ("weight_orig", "weight_u", "weight_v")
+
+
+def checkpoint_safe_globals():
+    import numpy as np
+    import omegaconf
+    from omegaconf import base, nodes
+
+    types = [
+        argparse.Namespace,
+        collections.defaultdict,
+        collections.OrderedDict,
+        dict,
+        list,
+        int,
+        float,
+        str,
+        bool,
+        typing.Any,
+        omegaconf.DictConfig,
+        omegaconf.ListConfig,
+        base.ContainerMetadata,
+        base.Metadata,
+        nodes.AnyNode,
+        nodes.StringNode,
+        nodes.IntegerNode,
+        nodes.FloatNode,
+        nodes.BooleanNode,
+        nodes.EnumNode,
+        np.dtype,
+        np.ndarray,
+    ]
+    # numpy scalars (e.g. best validation metric) pickle as core.multiarray.scalar
+    for core in ("numpy._core.multiarray", "numpy.core.multiarray"):
+        try:
+            module = __import__(core, fromlist=["scalar"])
+            types.append(module.scalar)
+            types.append(module._reconstruct)
+            break
+        except (ImportError, AttributeError):
+            continue
+    types += [type(np.dtype(t)) for t in ("float64", "float32", "int64", "int32", "bool")]
+    return types
+
+
+def allow_fairseq_checkpoints_in_torch_load() -> None:
+    add = getattr(torch.serialization, "add_safe_globals", None)
+    if add is not None:  # torch < 2.4 has no weights_only default to fix
+        add(checkpoint_safe_globals())
+
+
+def _upgrade_spectral_norm_heads(upgrade):
+    @functools.wraps(upgrade)
+    def upgrade_state_dict_named(self, state_dict, name):
+        prefix = (name + "." if name else "") + "classification_heads."
+        added = []
+        for key in list(state_dict):
+            if key.startswith(prefix) and key.endswith(".weight_orig"):
+                layer = key[: -len("weight_orig")]
+                if layer + "weight" not in state_dict:
+                    state_dict[layer + "weight"] = spectral_norm_to_plain_weight(state_dict, layer)
+                    added.append(layer)
+        upgrade(self, state_dict, name)
+        for layer in added:
+            if layer + "weight" not in state_dict:  # head was dropped by the upgrade
+                continue
+            module = _find_module(self, layer[len(name) + 1 if name else 0 : -1])
+            if module is not None and hasattr(module, "weight_orig"):
+                del state_dict[layer + "weight"]  # the model normalises: keep weight_orig/u/v
+            else:
+                for suffix in _SN_SUFFIXES:
+                    state_dict.pop(layer + suffix, None)
+
+    upgrade_state_dict_named._r3f_patched = True
+    return upgrade_state_dict_named
+
+
+def _find_module(model, path):
+    try:
+        return model.get_submodule(path)
+    except AttributeError:
+        return None
+
+
+def fix_spectral_norm_head_loading() -> None:
+    from fairseq.models.bart import BARTModel
+    from fairseq.models.roberta import RobertaModel
+
+    for cls in (RobertaModel, BARTModel):
+        method = cls.upgrade_state_dict_named
+        if not getattr(method, "_r3f_patched", False):
+            cls.upgrade_state_dict_named = _upgrade_spectral_norm_heads(method)
+
+
+def apply() -> None:
+    allow_fairseq_checkpoints_in_torch_load()
+    fix_spectral_norm_head_loading()

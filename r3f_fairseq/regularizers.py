@@ -1,0 +1,178 @@
+"""The maths of R3F and R4F, written once and used by every criterion.
+
+R3F (Aghajanyan et al., 2020, eq. 1) adds to the task loss
+
+    lambda * SymKL( f(x) || f(x + z) ),   z ~ N(0, eps^2 I)  or  U(-eps, eps)
+
+where x are the token embeddings fed to the encoder and f the model's output
+distribution. R4F additionally makes the classification head 1-Lipschitz by
+spectrally normalising its weight matrices.
+
+This module holds exactly those three pieces:
+
+* :class:`EmbeddingNoise`   -- the noise z (type and scale), validated;
+* :func:`symmetric_kl`      -- the penalty for distributions (masked, float32),
+  and :func:`squared_difference`, its counterpart for scalar (regression)
+  outputs;
+* :func:`spectral_normalize` and helpers -- R4F's constraint on a head.
+
+To change eps, lambda or the noise, change the flags (``--eps``,
+``--r3f-lambda``, ``--noise-type``); to change what they *mean*, change this
+file.
+"""
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+NOISE_TYPES = ("normal", "uniform")
+
+
+def check_r3f_options(eps: float, r3f_lambda: float, noise_type: str) -> None:
+    """Reject meaningless R3F settings at start-up, naming the flag."""
+    if str(noise_type) not in NOISE_TYPES:
+        raise ValueError(
+            f"--noise-type must be one of {', '.join(NOISE_TYPES)}; got {noise_type!r}"
+        )
+    if r3f_lambda < 0:
+        raise ValueError(f"--r3f-lambda must be >= 0; got {r3f_lambda}")
+    if r3f_lambda > 0 and not eps > 0:
+        raise ValueError(
+            f"--eps must be > 0 when --r3f-lambda > 0 (got --eps {eps}, "
+            f"--r3f-lambda {r3f_lambda}); use --r3f-lambda 0 to turn R3F off"
+        )
+
+
+@dataclass(frozen=True)
+class EmbeddingNoise:
+    """The R3F noise z added to token embeddings.
+
+    ``normal``: z ~ N(0, eps^2), eps is the standard deviation.
+    ``uniform``: z ~ U(-eps, eps), eps is the half-width.
+
+    Noise is drawn from torch's global generator on the embeddings' device,
+    so fairseq's ``--seed`` (re-seeded every update) makes it reproducible.
+    It is drawn in float32 and cast to the embeddings' dtype.
+    """
+
+    noise_type: str
+    eps: float
+
+    def __post_init__(self):
+        check_r3f_options(self.eps, 0.0, self.noise_type)
+        if self.eps < 0:
+            raise ValueError(f"--eps must be >= 0; got {self.eps}")
+
+    def sample(self, like: Tensor) -> Tensor:
+        shape_like = torch.empty(like.shape, dtype=torch.float32, device=like.device)
+        if str(self.noise_type) == "normal":
+            noise = torch.randn_like(shape_like) * self.eps
+        else:
+            noise = (torch.rand_like(shape_like) * 2.0 - 1.0) * self.eps
+        return noise.to(like.dtype)
+
+    def __call__(self, embeddings: Tensor) -> Tensor:
+        return embeddings + self.sample(embeddings)
+
+
+def symmetric_kl(
+    logits_p: Tensor, logits_q: Tensor, mask: Optional[Tensor] = None
+) -> Tensor:
+    """Sum over predictions of KL(p || q) + KL(q || p), in float32.
+
+    ``logits_*`` have shape (..., num_classes); each position along the
+    leading dimensions is one prediction. ``mask`` (shape of the leading
+    dimensions, True = keep) removes positions such as padding from the sum.
+    Uses KL(p||q) + KL(q||p) = sum_c (p_c - q_c) (log p_c - log q_c).
+    """
+    log_p = F.log_softmax(logits_p.float(), dim=-1)
+    log_q = F.log_softmax(logits_q.float(), dim=-1)
+    per_prediction = ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(dim=-1)
+    if mask is not None:
+        per_prediction = per_prediction.masked_fill(~mask, 0.0)
+    return per_prediction.sum()
+
+
+def squared_difference(pred_a: Tensor, pred_b: Tensor) -> Tensor:
+    """R3F's smoothness term for scalar outputs (regression, e.g. STS-B).
+
+    A softmax over one output is constant, so the symmetric KL is always 0;
+    instead we penalise sum_i (f(x_i) - f(x_i + z_i))^2, in float32. Like
+    the MSE task loss it is summed over the batch, so lambda weighs it
+    against the task loss exactly as it weighs the KL in classification.
+    """
+    return (pred_a.float() - pred_b.float()).pow(2).sum()
+
+
+# --------------------------------------------------------------------------
+# R4F: spectral normalisation of the classification head
+# --------------------------------------------------------------------------
+# We use torch.nn.utils.spectral_norm, the variant behind fairseq's own
+# --spectral-norm-classification-head, so checkpoints share one layout:
+# ``weight_orig`` (the parameter), ``weight_u`` / ``weight_v`` (power-iteration
+# vectors); the weight used in forward is weight_orig / (u . weight_orig v).
+
+
+def is_spectral_normalized(linear: nn.Module) -> bool:
+    return hasattr(linear, "weight_orig") and hasattr(linear, "weight_u")
+
+
+def spectral_normalize(linear: nn.Linear) -> nn.Linear:
+    """Spectrally normalise ``linear`` in place (idempotent).
+
+    The power-iteration vectors start at the exact top singular vectors, so
+    the largest singular value of the effective weight is 1 from the first
+    update on, instead of after many updates' worth of power iterations.
+    """
+    if not is_spectral_normalized(linear):
+        torch.nn.utils.spectral_norm(linear)
+    with torch.no_grad():
+        u, s, vh = torch.linalg.svd(linear.weight_orig.float(), full_matrices=False)
+        linear.weight_u.copy_(u[:, 0])
+        linear.weight_v.copy_(vh[0])
+    return linear
+
+
+def effective_weight(linear: nn.Module) -> Tensor:
+    """The weight matrix ``linear`` applies in eval mode."""
+    if not is_spectral_normalized(linear):
+        return linear.weight
+    w = linear.weight_orig
+    sigma = torch.dot(linear.weight_u, torch.mv(w, linear.weight_v))
+    return w / sigma
+
+
+def largest_singular_value(linear: nn.Module) -> float:
+    return torch.linalg.matrix_norm(effective_weight(linear).detach().float(), ord=2).item()
+
+
+HEAD_SCOPES = ("all", "out_proj")
+
+
+def spectral_normalize_head(head: nn.Module, scope: str = "all") -> List[str]:
+    """Apply R4F's constraint to a classification head; returns the layer names.
+
+    ``all``: every linear layer of the head (the paper: "all the weight
+    matrices" of the head are 1-Lipschitz). ``out_proj``: only the output
+    projection, what fairseq's --spectral-norm-classification-head does.
+    """
+    if scope not in HEAD_SCOPES:
+        raise ValueError(f"--spectral-norm-head must be one of {HEAD_SCOPES}; got {scope!r}")
+    if scope == "out_proj":
+        layers = {"out_proj": head.out_proj}
+    else:
+        layers = {n: m for n, m in head.named_modules() if isinstance(m, nn.Linear)}
+    for layer in layers.values():
+        spectral_normalize(layer)
+    return sorted(layers)
+
+
+def spectral_norm_to_plain_weight(state_dict: Dict[str, Tensor], layer_prefix: str) -> Tensor:
+    """The effective weight of a spectrally normalised layer stored in a state dict."""
+    w = state_dict[layer_prefix + "weight_orig"]
+    u = state_dict[layer_prefix + "weight_u"]
+    v = state_dict[layer_prefix + "weight_v"]
+    return w / torch.dot(u, torch.mv(w, v))

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Run the test-suite on a fresh machine: sets up .venv (scripts/setup_env.sh),
+# then runs pytest. Extra arguments go to pytest, e.g. scripts/test.sh -k kl
+# Tests read real data from ../shared/data (override with R3F_SHARED_DATA).
+set -euo pipefail
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+  sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; exit 0
+fi
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$root/scripts/setup_env.sh"
+cd "$root"
+exec "$root/.venv/bin/python" -m pytest tests "$@"

@@ -1,0 +1,37 @@
+"""r3f-fairseq: R3F/R4F fine-tuning (Aghajanyan et al., 2020) as fairseq plugins.
+
+Why the fairseq pins look the way they do is explained in README.md
+("Installation"): the official fairseq 0.12.2 wheel cannot be imported on
+Python >= 3.11, so each interpreter gets the patched 0.12 build that installs
+on it. torch is deliberately not pinned here: install it first (see
+scripts/env.sh) so that pip never resolves a different, multi-GB build.
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="r3f_fairseq",
+    version="0.1.0",
+    description="R3F/R4F, SMART and FreeLB fine-tuning as fairseq plugins",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    packages=find_packages(include=["r3f_fairseq", "r3f_fairseq.*"]),
+    python_requires=">=3.10,<3.13",
+    install_requires=[
+        # fairseq 0.12 with the dataclass fix for Python 3.11/3.12 (wheels) ...
+        've-fairseq==0.12.3; python_version >= "3.11"',
+        # ... and the build that still installs on Python 3.10 (sdist).
+        'fairseq-fixed==0.12.3.1; python_version < "3.11"',
+        "hydra-core>=1.3.2,<1.4",
+        "omegaconf>=2.3,<2.4",
+        "numpy",
+        "scipy",
+        "scikit-learn",
+        "regex",
+    ],
+    extras_require={
+        "test": ["pytest>=7"],
+    },
+    entry_points={},
+)
