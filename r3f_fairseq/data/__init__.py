@@ -1,0 +1,1 @@
+"""Data preparation (GLUE, and the tokenisers it needs); plain Python, importable and tested."""

@@ -1,0 +1,102 @@
+"""Prepare GLUE tasks for fairseq: TSV -> GPT-2 BPE -> fairseq binaries.
+
+    python -m r3f_fairseq.data.prepare_glue --glue-dir GLUE --bpe-dir GPT2_BPE \
+        --out-dir OUT RTE [SST-2 ...]
+
+writes ``OUT/<TASK>-bin/{input0,input1,label}`` as fairseq's
+``--task sentence_prediction`` reads them (``valid`` = dev, and for MNLI
+``valid``/``valid1`` = dev_matched/dev_mismatched), with the BPE'd text kept
+in ``OUT/<TASK>-bpe``.
+"""
+
+import argparse
+import os
+import shutil
+from typing import Dict, List, Optional
+
+from r3f_fairseq.data import glue
+from r3f_fairseq.data.binarize import fairseq_preprocess
+from r3f_fairseq.data.gpt2_bpe import check_bpe_dir, encode_lines
+
+
+def prepare_task(
+    task_name: str,
+    glue_dir: str,
+    bpe_dir: str,
+    out_dir: str,
+    workers: int = 1,
+    limit: Optional[int] = None,
+    train_file: Optional[str] = None,
+) -> str:
+    """Prepare one task; returns the ``<TASK>-bin`` directory.
+
+    ``limit`` keeps the first N examples of every split (for smoke tests);
+    ``train_file`` overrides the train TSV's name (e.g. QQP's train_subset.tsv).
+    """
+    task = glue.get_task(task_name)
+    check_bpe_dir(bpe_dir)
+    task_dir = os.path.join(glue_dir, task.name)
+    columns: Dict[str, Dict[str, List[str]]] = {}
+    for split in task.splits:
+        name = train_file if (split == "train" and train_file) else f"{split}.tsv"
+        path = os.path.join(task_dir, name)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"--glue-dir {glue_dir}: no {task.name}/{name}")
+        examples = list(glue.read_examples(task, path))
+        if limit:
+            examples = examples[:limit]
+        columns[split] = glue.split_columns(examples)
+
+    bpe_out = os.path.join(out_dir, f"{task.name}-bpe")
+    bin_out = os.path.join(out_dir, f"{task.name}-bin")
+    os.makedirs(bpe_out, exist_ok=True)
+    for split, cols in columns.items():
+        for col in ("input0", "input1"):
+            if col in cols:
+                _write(os.path.join(bpe_out, f"{split}.{col}"), encode_lines(cols[col], bpe_dir, workers))
+        _write(os.path.join(bpe_out, f"{split}.label"), [glue.label_to_text(task, y) for y in cols["label"]])
+
+    splits = list(task.splits)
+    prefs = {s: os.path.join(bpe_out, s) for s in splits}
+    for col in ("input0", "input1"):
+        if col in columns["train"]:
+            fairseq_preprocess(
+                os.path.join(bin_out, col), prefs["train"] + "." + col,
+                [prefs[s] + "." + col for s in splits[1:]],
+                srcdict=os.path.join(bpe_dir, "dict.txt"), workers=workers,
+            )
+    label_dir = os.path.join(bin_out, "label")
+    if task.regression:  # fairseq reads float labels from text files
+        os.makedirs(label_dir, exist_ok=True)
+        for i, s in enumerate(splits):
+            target = "train" if i == 0 else ("valid" if i == 1 else f"valid{i - 1}")
+            shutil.copyfile(prefs[s] + ".label", os.path.join(label_dir, f"{target}.label"))
+    else:
+        fairseq_preprocess(label_dir, prefs["train"] + ".label",
+                           [prefs[s] + ".label" for s in splits[1:]], workers=1)
+    return bin_out
+
+
+def _write(path: str, lines: List[str]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for line in lines:
+            f.write(line.replace("\n", " ") + "\n")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("tasks", nargs="+", help=f"GLUE tasks: {', '.join(glue.GLUE_TASKS)}")
+    p.add_argument("--glue-dir", required=True, help="directory with one sub-directory per task (original TSVs)")
+    p.add_argument("--bpe-dir", required=True, help="directory with encoder.json, vocab.bpe, dict.txt")
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--limit", type=int, default=None, help="keep the first N examples of each split")
+    args = p.parse_args(argv)
+    for name in args.tasks:
+        glue.get_task(name)  # fail on a typo before any work
+    for name in args.tasks:
+        print(prepare_task(name, args.glue_dir, args.bpe_dir, args.out_dir, args.workers, args.limit))
+
+
+if __name__ == "__main__":
+    main()
