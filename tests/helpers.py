@@ -1,0 +1,73 @@
+"""Shared test helpers: building fairseq objects from CLI flags, running the CLIs."""
+
+import json
+import os
+import subprocess
+import sys
+from typing import Dict, List
+
+import torch
+
+import r3f_fairseq
+
+USER_DIR = r3f_fairseq.USER_DIR
+
+TINY_ROBERTA = [
+    "--task", "sentence_prediction",
+    "--arch", "roberta_base", "--encoder-layers", "2", "--encoder-embed-dim", "32",
+    "--encoder-ffn-embed-dim", "64", "--encoder-attention-heads", "2",
+    "--max-positions", "256", "--init-token", "0", "--separator-token", "2",
+]
+
+
+def build(data: str, *flags: str):
+    """(cfg, task, model, criterion) exactly as fairseq-train would build them."""
+    from fairseq import options, tasks
+    from fairseq.dataclass.utils import convert_namespace_to_omegaconf
+
+    parser = options.get_training_parser()
+    args = options.parse_args_and_arch(parser, [data, "--user-dir", USER_DIR, "--cpu", *flags])
+    cfg = convert_namespace_to_omegaconf(args)
+    task = tasks.setup_task(cfg.task)
+    model = task.build_model(cfg.model)
+    criterion = task.build_criterion(cfg.criterion)
+    return cfg, task, model, criterion
+
+
+def batch(task, split: str = "valid", n: int = 8) -> Dict:
+    task.load_dataset(split)
+    dataset = task.dataset(split)
+    return dataset.collater([dataset[i] for i in range(n)])
+
+
+def grads(model) -> Dict[str, torch.Tensor]:
+    return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+
+def run_cli(tool: str, *args: str, env=None, timeout: int = 600) -> str:
+    """Run a fairseq console script from this interpreter's venv; return its output."""
+    exe = os.path.join(os.path.dirname(sys.executable), tool)
+    full_env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", **(env or {}))
+    proc = subprocess.run([exe, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, env=full_env, timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f"{tool} failed ({proc.returncode}):\n{proc.stdout[-6000:]}")
+    return proc.stdout
+
+
+def json_logs(output: str, tag: str) -> List[Dict[str, float]]:
+    """The JSON records fairseq printed under ``| tag |`` (--log-format json)."""
+    records = []
+    for line in output.splitlines():
+        marker = f"| {tag} | "
+        if marker in line and "{" in line:
+            record = json.loads(line.split(marker, 1)[1])
+            records.append({k: _num(v) for k, v in record.items()})
+    return records
+
+
+def _num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return v
