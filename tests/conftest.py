@@ -42,6 +42,23 @@ def stsb_bin(shared_data, bpe_dir, tmp_path_factory) -> str:
     return prepare_task("STS-B", str(shared_data / "glue"), bpe_dir, str(out), workers=1, limit=32)
 
 
+@pytest.fixture(scope="session")
+def cnn_dm_bin(shared_data, bpe_dir, tmp_path_factory) -> str:
+    """The real CNN/DM test sample (42 pairs): 34 for train, 8 for valid, binarised for BART."""
+    from r3f_fairseq.data.summarization import prepare_bart_binaries, read_parallel
+
+    root = shared_data / "summarization" / "cnn_dm"
+    sources, targets = read_parallel(str(root / "test_sample_42.source"), str(root / "test_sample_42.target"))
+    splits = {"train": (sources[:34], targets[:34]), "valid": (sources[34:], targets[34:])}
+    return prepare_bart_binaries(splits, bpe_dir, str(tmp_path_factory.mktemp("cnn_dm")))
+
+
+@pytest.fixture
+def tiny_bart(cnn_dm_bin):
+    """Builder of a tiny BART + criterion on the CNN/DM sample through fairseq's parser."""
+    return lambda *extra: helpers.build(cnn_dm_bin, *helpers.TINY_BART, *extra)
+
+
 @pytest.fixture
 def tiny_roberta(rte_bin):
     """Builder of a tiny RoBERTa + criterion on RTE through fairseq's own parser."""

@@ -19,6 +19,18 @@ TINY_ROBERTA = [
     "--max-positions", "256", "--init-token", "0", "--separator-token", "2",
 ]
 
+TINY_BART = [
+    "--task", "translation", "--source-lang", "source", "--target-lang", "target",
+    "--truncate-source", "--max-source-positions", "256", "--max-target-positions", "256",
+    "--arch", "bart_base", "--encoder-layers", "1", "--decoder-layers", "1",
+    "--encoder-embed-dim", "32", "--decoder-embed-dim", "32",
+    "--encoder-ffn-embed-dim", "64", "--decoder-ffn-embed-dim", "64",
+    "--encoder-attention-heads", "2", "--decoder-attention-heads", "2",
+    "--share-all-embeddings", "--share-decoder-input-output-embed",
+]
+
+NO_DROPOUT = ["--dropout", "0", "--attention-dropout", "0"]
+
 
 def build(data: str, *flags: str):
     """(cfg, task, model, criterion) exactly as fairseq-train would build them."""

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from tests.helpers import batch, build, grads, TINY_ROBERTA
+from tests import helpers
 
-NO_DROPOUT = ["--dropout", "0", "--attention-dropout", "0", "--pooler-dropout", "0"]
+NO_DROPOUT = [*helpers.NO_DROPOUT, "--pooler-dropout", "0"]
 
 
 def r3f(tiny_roberta, *flags):

@@ -49,9 +49,10 @@ class R3FTerm:
 
 def log_penalty(name: str, logging_outputs) -> None:
     """Log ``name`` (a per-batch sum) normalised by sample_size, like the loss
-    but in nats (no division by log 2)."""
+    but in nats (no division by log 2). Not rounded: with the paper's eps
+    (1e-5) the penalty is often below 1e-6 and would print as 0."""
     if not any(name in log for log in logging_outputs):
         return
     total = sum(log.get(name, 0) for log in logging_outputs)
     sample_size = sum(log.get("sample_size", 0) for log in logging_outputs)
-    metrics.log_scalar(name, total / max(sample_size, 1), sample_size, round=6)
+    metrics.log_scalar(name, total / max(sample_size, 1), sample_size)
