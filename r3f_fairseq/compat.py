@@ -20,11 +20,18 @@ that in every fairseq CLI, in every distributed worker).
    upgrade a ``weight`` to read; if the model being loaded has a plain
    (non-normalised) layer there, it receives the effective weight
    ``weight_orig / sigma`` and computes the same function.
+
+3. Under ``torchrun`` fairseq computes ``device_id = rank % cuda.device_count()``,
+   a ZeroDivisionError on machines without a GPU, so CPU data-parallel runs
+   (``--cpu --distributed-backend gloo``) could not start. On such machines
+   we set device 0 (unused with ``--cpu``) instead; with GPUs fairseq's
+   own code runs unchanged.
 """
 
 import argparse
 import collections
 import functools
+import os
 import typing
 
 import torch
@@ -72,6 +79,10 @@ def checkpoint_safe_globals():
             break
         except (ImportError, AttributeError):
             continue
+    # broadcast_object: rank 0 sends tensors as placeholders (distributed restore)
+    from fairseq.distributed.utils import _TensorPlaceholder
+
+    types.append(_TensorPlaceholder)
     types += [type(np.dtype(t)) for t in ("float64", "float32", "int64", "int32", "bool")]
     return types
 
@@ -125,6 +136,28 @@ def fix_spectral_norm_head_loading() -> None:
             cls.upgrade_state_dict_named = _upgrade_spectral_norm_heads(method)
 
 
+def fix_torchrun_init_without_gpus() -> None:
+    from fairseq.distributed import utils as distributed_utils
+
+    original = distributed_utils._infer_torch_distributed_launch_init
+    if getattr(original, "_r3f_patched", False):
+        return
+
+    @functools.wraps(original)
+    def infer_torch_distributed_launch_init(cfg):
+        if torch.cuda.device_count() > 0:
+            return original(cfg)
+        cfg.distributed_init_method = "env://"
+        cfg.distributed_world_size = int(os.environ["WORLD_SIZE"])
+        cfg.distributed_rank = int(os.environ["RANK"])
+        cfg.device_id = 0  # no CUDA device to pick
+        cfg.distributed_no_spawn = True
+
+    infer_torch_distributed_launch_init._r3f_patched = True
+    distributed_utils._infer_torch_distributed_launch_init = infer_torch_distributed_launch_init
+
+
 def apply() -> None:
     allow_fairseq_checkpoints_in_torch_load()
     fix_spectral_norm_head_loading()
+    fix_torchrun_init_without_gpus()
