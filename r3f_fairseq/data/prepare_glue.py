@@ -27,10 +27,12 @@ def prepare_task(
     workers: int = 1,
     limit: Optional[int] = None,
     train_file: Optional[str] = None,
+    train_limit: Optional[int] = None,
 ) -> str:
     """Prepare one task; returns the ``<TASK>-bin`` directory.
 
     ``limit`` keeps the first N examples of every split (for smoke tests);
+    ``train_limit`` keeps the first N training examples only (a fixed subset);
     ``train_file`` overrides the train TSV's name (e.g. QQP's train_subset.tsv).
     """
     task = glue.get_task(task_name)
@@ -45,6 +47,8 @@ def prepare_task(
         examples = list(glue.read_examples(task, path))
         if limit:
             examples = examples[:limit]
+        if train_limit and split == "train":
+            examples = examples[:train_limit]
         columns[split] = glue.split_columns(examples)
 
     bpe_out = os.path.join(out_dir, f"{task.name}-bpe")

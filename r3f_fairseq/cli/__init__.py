@@ -1,0 +1,1 @@
+"""Command-line programs behind scripts/ (importable, so tests can call them)."""
