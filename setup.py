@@ -4,7 +4,7 @@ Why the fairseq pins look the way they do is explained in README.md
 ("Installation"): the official fairseq 0.12.2 wheel cannot be imported on
 Python >= 3.11, so each interpreter gets the patched 0.12 build that installs
 on it. torch is deliberately not pinned here: install it first (see
-scripts/env.sh) so that pip never resolves a different, multi-GB build.
+scripts/setup_env.sh) so that pip never resolves a different, multi-GB build.
 """
 
 from setuptools import find_packages, setup
