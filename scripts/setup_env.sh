@@ -40,7 +40,7 @@ pip_install() {  # pip install, hiding the harmless "Location ... is ignored" no
 }
 echo "[setup] installing torch==$torch_version (CPU wheel where available)"
 pip_install "torch==$torch_version"
-"$venv/bin/python" -c "import torch" || { echo "[setup] torch==$torch_version failed to install" >&2; exit 1; }
+"$venv/bin/python" -W ignore -c "import torch" 2>/dev/null || { echo "[setup] torch==$torch_version failed to install" >&2; exit 1; }
 echo "[setup] installing r3f_fairseq[test] (editable)"
 pip_install -e "$root[test]"
 "$venv/bin/python" - <<PY
