@@ -6,7 +6,4 @@ set -euo pipefail
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
   sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; exit 0
 fi
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$root/scripts/setup_env.sh"
-cd "$root"
-exec "$root/.venv/bin/python" -m pytest tests "$@"
+exec "$(dirname "${BASH_SOURCE[0]}")/in_venv.sh" python -m pytest tests "$@"

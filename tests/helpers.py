@@ -1,14 +1,14 @@
 """Shared test helpers: building fairseq objects from CLI flags, running the CLIs."""
 
-import json
 import os
 import subprocess
 import sys
-from typing import Dict, List
+from typing import Dict
 
 import torch
 
 import r3f_fairseq
+from r3f_fairseq.cli.fairseq_runs import json_records as json_logs  # noqa: F401
 
 USER_DIR = r3f_fairseq.USER_DIR
 
@@ -67,19 +67,17 @@ def run_cli(tool: str, *args: str, env=None, timeout: int = 600) -> str:
     return proc.stdout
 
 
-def json_logs(output: str, tag: str) -> List[Dict[str, float]]:
-    """The JSON records fairseq printed under ``| tag |`` (--log-format json)."""
-    records = []
-    for line in output.splitlines():
-        marker = f"| {tag} | "
-        if marker in line and "{" in line:
-            record = json.loads(line.split(marker, 1)[1])
-            records.append({k: _num(v) for k, v in record.items()})
-    return records
-
-
-def _num(v):
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return v
+def same_loss_and_gradients(model, criterion, reference, sample, seed=0) -> None:
+    """Assert that two criteria give bit-identical loss and gradients on ``sample``."""
+    results = []
+    for crit in (criterion, reference):
+        model.zero_grad()
+        torch.manual_seed(seed)
+        loss, _, _ = crit(model, sample)
+        loss.backward()
+        results.append((loss.detach(), grads(model)))
+    (loss, g), (ref_loss, ref_g) = results
+    assert torch.equal(loss, ref_loss), (loss, ref_loss)
+    assert g.keys() == ref_g.keys()
+    for name in g:
+        assert torch.equal(g[name], ref_g[name]), name

@@ -1,6 +1,5 @@
 """The plugin through fairseq's own command-line tools, as subprocesses, on real data."""
 
-import os
 
 import pytest
 import torch

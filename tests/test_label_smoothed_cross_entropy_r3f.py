@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tests.helpers import NO_DROPOUT, batch, grads
+from tests.helpers import NO_DROPOUT, batch, same_loss_and_gradients
 
 R3F = ["--criterion", "label_smoothed_cross_entropy_r3f", "--label-smoothing", "0.1"]
 
@@ -15,14 +15,6 @@ def stock_criterion(task, cfg):
 
     c = cfg.criterion
     return LabelSmoothedCrossEntropyCriterion(task, c.sentence_avg, c.label_smoothing, c.ignore_prefix_size)
-
-
-def loss_and_grads(model, criterion, sample, seed=0):
-    model.zero_grad()
-    torch.manual_seed(seed)
-    loss, sample_size, log = criterion(model, sample)
-    loss.backward()
-    return loss.detach(), grads(model), log
 
 
 def hand_penalty(model, sample, seed, pad):
@@ -45,12 +37,7 @@ def test_lambda_zero_gives_stock_loss_and_gradients_exactly(tiny_bart):
     cfg, task, model, crit = tiny_bart(*R3F, "--r3f-lambda", "0")
     sample = batch(task, n=4)
     model.train()
-    loss, g, _ = loss_and_grads(model, crit, sample)
-    stock_loss, stock_g, _ = loss_and_grads(model, stock_criterion(task, cfg), sample)
-    assert torch.equal(loss, stock_loss)
-    assert g.keys() == stock_g.keys()
-    for name in g:
-        assert torch.equal(g[name], stock_g[name]), name
+    same_loss_and_gradients(model, crit, stock_criterion(task, cfg), sample)
 
 
 def test_eval_mode_draws_no_noise_and_equals_stock(tiny_bart):

@@ -7,8 +7,8 @@ import fairseq
 import pytest
 import torch
 
-from tests.helpers import batch, build, grads, TINY_ROBERTA
 from tests import helpers
+from tests.helpers import TINY_ROBERTA, batch, build, grads, same_loss_and_gradients
 
 NO_DROPOUT = [*helpers.NO_DROPOUT, "--pooler-dropout", "0"]
 
@@ -49,12 +49,7 @@ def test_lambda_zero_gives_stock_loss_and_gradients_exactly(tiny_roberta):
     cfg, task, model, crit = r3f(tiny_roberta, "--r3f-lambda", "0")
     sample = batch(task)
     model.train()
-    loss, g, _ = loss_and_grads(model, crit, sample)
-    stock_loss, stock_g, _ = loss_and_grads(model, stock_criterion(task, cfg), sample)
-    assert torch.equal(loss, stock_loss)
-    assert g.keys() == stock_g.keys()
-    for name in g:
-        assert torch.equal(g[name], stock_g[name]), name
+    same_loss_and_gradients(model, crit, stock_criterion(task, cfg), sample)
 
 
 def test_loss_is_stock_plus_lambda_times_symm_kl(tiny_roberta):

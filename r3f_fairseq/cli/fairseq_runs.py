@@ -16,14 +16,19 @@ class Run:
     seconds: float
 
     def records(self, tag: str) -> List[Dict[str, object]]:
-        """The ``--log-format json`` records fairseq printed under ``| tag |``."""
-        out = []
-        marker = f"| {tag} | "
-        for line in self.output.splitlines():
-            if marker in line and "{" in line:
-                record = json.loads(line.split(marker, 1)[1])
-                out.append({k: _number(v) for k, v in record.items()})
-        return out
+        return json_records(self.output, tag)
+
+
+def json_records(output: str, tag: str) -> List[Dict[str, object]]:
+    """The ``--log-format json`` records fairseq printed under ``| tag |``
+    (``train_inner``, ``train``, ``valid``), numbers as floats."""
+    records = []
+    marker = f"| {tag} | "
+    for line in output.splitlines():
+        if marker in line and "{" in line:
+            record = json.loads(line.split(marker, 1)[1])
+            records.append({k: _number(v) for k, v in record.items()})
+    return records
 
 
 def fairseq(tool: str, args: Sequence[str], log_path: str = None) -> Run:
