@@ -28,7 +28,7 @@ def losses(output):
     ["--task", "sentence_prediction_r4f"],                               # R4F, every head layer (paper)
     ["--spectral-norm-classification-head"],                             # R4F, fairseq's flag (out_proj)
 ], ids=["r3f", "r4f", "r4f-fairseq-flag"])
-def test_fine_tune_rte_then_validate(rte_bin, tmp_path, method):
+def test_fine_tune_rte_then_validate(rte_bin, bpe_dir, tmp_path, method):
     out = train_rte(rte_bin, tmp_path, *method, "--max-update", "24")
     records = json_logs(out, "train_inner")
     assert len(records) == 24
@@ -49,6 +49,16 @@ def test_fine_tune_rte_then_validate(rte_bin, tmp_path, method):
         state = torch.load(checkpoint, map_location="cpu")["model"]
         assert any(k.endswith("out_proj.weight_orig") for k in state)
         assert any(k.endswith("dense.weight_orig") for k in state) == (method[-1] == "sentence_prediction_r4f")
+        # the hub interface users call for inference loads it too
+        from fairseq.models.roberta import RobertaModel
+
+        hub = RobertaModel.from_pretrained(str(tmp_path), "checkpoint_best.pt", data_name_or_path=rte_bin,
+                                           user_dir=USER_DIR, bpe="gpt2",
+                                           gpt2_encoder_json=f"{bpe_dir}/encoder.json",
+                                           gpt2_vocab_bpe=f"{bpe_dir}/vocab.bpe")
+        hub.eval()
+        tokens = hub.encode("The cat sat on the mat.", "A cat was sitting.")
+        assert hub.predict("sentence_classification_head", tokens).shape == (1, 2)
 
 
 def test_restore_file_and_auto_resume(rte_bin, tmp_path):
