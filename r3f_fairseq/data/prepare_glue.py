@@ -16,27 +16,32 @@ from typing import Dict, List, Optional
 
 from r3f_fairseq.data import glue
 from r3f_fairseq.data.binarize import fairseq_preprocess
-from r3f_fairseq.data.gpt2_bpe import check_bpe_dir, encode_lines
+from r3f_fairseq.data.gpt2_bpe import Gpt2BpeEncoder
+from r3f_fairseq.data.wordpiece import WordPieceEncoder
 
 
 def prepare_task(
     task_name: str,
     glue_dir: str,
-    bpe_dir: str,
+    bpe_dir: Optional[str],
     out_dir: str,
     workers: int = 1,
     limit: Optional[int] = None,
     train_file: Optional[str] = None,
     train_limit: Optional[int] = None,
+    encoder=None,
 ) -> str:
     """Prepare one task; returns the ``<TASK>-bin`` directory.
 
     ``limit`` keeps the first N examples of every split (for smoke tests);
     ``train_limit`` keeps the first N training examples only (a fixed subset);
     ``train_file`` overrides the train TSV's name (e.g. QQP's train_subset.tsv).
+    ``encoder`` (default: GPT-2 BPE from ``bpe_dir``, for RoBERTa) turns text
+    into tokens and names the dictionary, e.g. a
+    :class:`~r3f_fairseq.data.wordpiece.WordPieceEncoder` for converted BERTs.
     """
     task = glue.get_task(task_name)
-    check_bpe_dir(bpe_dir)
+    encoder = encoder or Gpt2BpeEncoder(bpe_dir)
     task_dir = os.path.join(glue_dir, task.name)
     columns: Dict[str, Dict[str, List[str]]] = {}
     for split in task.splits:
@@ -57,7 +62,7 @@ def prepare_task(
     for split, cols in columns.items():
         for col in ("input0", "input1"):
             if col in cols:
-                _write(os.path.join(bpe_out, f"{split}.{col}"), encode_lines(cols[col], bpe_dir, workers))
+                _write(os.path.join(bpe_out, f"{split}.{col}"), encoder.encode_lines(cols[col], workers))
         _write(os.path.join(bpe_out, f"{split}.label"), [glue.label_to_text(task, y) for y in cols["label"]])
 
     splits = list(task.splits)
@@ -67,7 +72,7 @@ def prepare_task(
             fairseq_preprocess(
                 os.path.join(bin_out, col), prefs["train"] + "." + col,
                 [prefs[s] + "." + col for s in splits[1:]],
-                srcdict=os.path.join(bpe_dir, "dict.txt"), workers=workers,
+                srcdict=encoder.dict_path, workers=workers,
             )
     label_dir = os.path.join(bin_out, "label")
     if task.regression:  # fairseq reads float labels from text files
@@ -91,15 +96,29 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("tasks", nargs="+", help=f"GLUE tasks: {', '.join(glue.GLUE_TASKS)}")
     p.add_argument("--glue-dir", required=True, help="directory with one sub-directory per task (original TSVs)")
-    p.add_argument("--bpe-dir", required=True, help="directory with encoder.json, vocab.bpe, dict.txt")
+    p.add_argument("--bpe-dir", help="GPT-2 BPE (RoBERTa): directory with encoder.json, vocab.bpe, dict.txt")
+    p.add_argument("--wordpiece-dir", help="WordPiece (converted BERT-family model): directory with vocab.txt "
+                                           "and dict.txt, as written by r3f_fairseq.conversion.hf_bert")
+    p.add_argument("--cased", action="store_true", help="WordPiece: do not lower-case")
     p.add_argument("--out-dir", required=True)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--limit", type=int, default=None, help="keep the first N examples of each split")
     args = p.parse_args(argv)
+    if (args.bpe_dir is None) == (args.wordpiece_dir is None):
+        p.error("give exactly one of --bpe-dir (RoBERTa) and --wordpiece-dir (converted BERT)")
     for name in args.tasks:
-        glue.get_task(name)  # fail on a typo before any work
+        try:
+            glue.get_task(name)  # fail on a typo before any work
+        except ValueError as e:
+            p.error(str(e))
+    if args.wordpiece_dir:
+        encoder = WordPieceEncoder(os.path.join(args.wordpiece_dir, "vocab.txt"),
+                                   os.path.join(args.wordpiece_dir, "dict.txt"), lowercase=not args.cased)
+    else:
+        encoder = Gpt2BpeEncoder(args.bpe_dir)
     for name in args.tasks:
-        print(prepare_task(name, args.glue_dir, args.bpe_dir, args.out_dir, args.workers, args.limit))
+        print(prepare_task(name, args.glue_dir, args.bpe_dir, args.out_dir, args.workers, args.limit,
+                           encoder=encoder))
 
 
 if __name__ == "__main__":

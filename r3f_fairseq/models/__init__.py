@@ -1,2 +1,3 @@
-"""Models registered by r3f_fairseq (none yet: R3F/R4F work with fairseq's own
-roberta, xlmr and bart architectures)."""
+"""Models; importing this package registers them with fairseq."""
+
+from r3f_fairseq.models import roberta_bert  # noqa: F401

@@ -1,0 +1,1 @@
+"""Converting pretrained checkpoints from other toolkits into fairseq's formats."""
