@@ -1,0 +1,96 @@
+"""Fine-tuning settings for GLUE, per task, model profile and method. Data only.
+
+``roberta-large``: fairseq's published RoBERTa-large GLUE recipe
+(``examples/roberta/README.glue.md`` and ``config/finetuning/*.yaml`` in the
+fairseq package: lr, batch size, total updates, warm-up = 6%, 10 epochs,
+Adam (0.9, 0.98), eps 1e-6, weight decay 0.1, polynomial decay, fp16),
+with the R3F flags of the paper's released RTE command (uniform noise,
+eps 1e-5, lambda 0.7; the paper sweeps lambda in {0.1, 0.5, 1, 5} and both
+noise types, so pass --r3f-lambda / --noise-type to change them).
+
+``minilm-cpu``: all-MiniLM-L6-v2 converted with r3f_fairseq.conversion.hf_bert,
+on 2 CPU cores: the same optimiser, a higher lr suited to a 6-layer model,
+and a budget of updates that runs in minutes (stated per task below).
+"""
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Tuple
+
+
+@dataclass(frozen=True)
+class Recipe:
+    num_classes: int
+    lr: float
+    batch_size: int
+    total_updates: int
+    warmup_updates: int
+    metrics: Tuple[str, ...]  # the task's own dev metrics, first = the one Table 2 reports
+    report_flag: str = ""  # fairseq flag that makes the criterion log them
+    regression: bool = False
+
+    @property
+    def primary(self) -> str:
+        return self.metrics[0]
+
+
+_ACC = ("accuracy",)
+# task -> (classes, lr, batch, total updates, warm-up): fairseq's RoBERTa-large GLUE table
+ROBERTA_LARGE: Dict[str, Recipe] = {
+    "MNLI": Recipe(3, 1e-5, 32, 123873, 7432, _ACC),
+    "QNLI": Recipe(2, 1e-5, 32, 33112, 1986, _ACC),
+    "QQP": Recipe(2, 1e-5, 32, 113272, 28318, ("accuracy", "f1"), "--report-acc-and-f1"),
+    "RTE": Recipe(2, 2e-5, 16, 2036, 122, _ACC),
+    "SST-2": Recipe(2, 1e-5, 32, 20935, 1256, _ACC),
+    "MRPC": Recipe(2, 1e-5, 16, 2296, 137, ("f1", "accuracy"), "--report-acc-and-f1"),
+    "CoLA": Recipe(2, 1e-5, 16, 5336, 320, ("mcc", "accuracy"), "--report-mcc"),
+    "STS-B": Recipe(1, 2e-5, 16, 3598, 214, ("pearson", "spearman"), "--report-pearson-and-spearman", True),
+    "WNLI": Recipe(2, 2e-5, 16, 400, 24, _ACC),  # not in fairseq's table: RTE-like settings, 10 epochs
+}
+
+
+def _cpu(recipe: Recipe, lr: float, batch_size: int, updates: int) -> Recipe:
+    return Recipe(recipe.num_classes, lr, batch_size, updates, max(1, round(0.06 * updates)),
+                  recipe.metrics, recipe.report_flag, recipe.regression)
+
+
+# minilm-cpu: updates chosen to run in minutes on 2 cores (about 1-3 epochs of the small sets,
+# a fixed prefix of SST-2 / QQP / MNLI / QNLI's train data)
+MINILM_CPU: Dict[str, Recipe] = {
+    "SST-2": _cpu(ROBERTA_LARGE["SST-2"], 1e-4, 32, 600),
+    "MRPC": _cpu(ROBERTA_LARGE["MRPC"], 1e-4, 16, 700),
+    "STS-B": _cpu(ROBERTA_LARGE["STS-B"], 1e-4, 16, 700),
+    "CoLA": _cpu(ROBERTA_LARGE["CoLA"], 1e-4, 32, 500),
+    "RTE": _cpu(ROBERTA_LARGE["RTE"], 1e-4, 16, 500),
+    "QQP": _cpu(ROBERTA_LARGE["QQP"], 1e-4, 32, 600),
+    "QNLI": _cpu(ROBERTA_LARGE["QNLI"], 1e-4, 32, 600),
+    "MNLI": _cpu(ROBERTA_LARGE["MNLI"], 1e-4, 32, 1000),
+    "WNLI": _cpu(ROBERTA_LARGE["WNLI"], 1e-4, 16, 100),
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    recipes: Dict[str, Recipe]
+    flags: List[str] = field(default_factory=list)  # model / precision flags
+    separator_token: bool = True  # RoBERTa: <s> A </s></s> B </s>; BERT: [CLS] A [SEP] B [SEP]
+
+
+PROFILES: Dict[str, Profile] = {
+    "roberta-large": Profile("roberta-large", ROBERTA_LARGE, [
+        "--arch", "roberta_large", "--max-positions", "512", "--max-tokens", "4400",
+        "--fp16", "--fp16-init-scale", "4", "--threshold-loss-scale", "1", "--fp16-scale-window", "128",
+        "--find-unused-parameters",
+    ]),
+    # architecture flags come from the converted model's fairseq_args.txt
+    "minilm-cpu": Profile("minilm-cpu", MINILM_CPU, ["--cpu"], separator_token=False),
+}
+
+# method -> fairseq task, criterion and method flags
+METHODS: Dict[str, List[str]] = {
+    "std": ["--task", "sentence_prediction", "--criterion", "sentence_prediction"],
+    "r3f": ["--task", "sentence_prediction", "--criterion", "sentence_prediction_r3f",
+            "--eps", "1e-5", "--noise-type", "uniform", "--r3f-lambda", "0.7"],
+    "r4f": ["--task", "sentence_prediction_r4f", "--criterion", "sentence_prediction_r3f",
+            "--eps", "1e-5", "--noise-type", "uniform", "--r3f-lambda", "0.7"],
+}

@@ -1,0 +1,92 @@
+"""GLUE fine-tuning scripts: recipes -> fairseq-train commands, a real MiniLM sweep, Table 2."""
+
+import json
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from r3f_fairseq.cli import glue_finetune, glue_sweep, glue_table
+from r3f_fairseq.cli.glue_recipes import PROFILES
+
+
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("glue_runs")
+
+
+def dry_run(capsys, out_dir, shared_data, *argv):
+    argv = list(argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    glue_finetune.main([*argv[:cut], "--dry-run", "--out-dir", str(out_dir), "--glue-dir", str(shared_data / "glue"),
+                        *argv[cut:]])
+    return shlex.split(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def flag(command, name):
+    return command[command.index(name) + 1]
+
+
+def test_each_task_gets_its_own_metric_and_head(capsys, out_dir, shared_data):
+    cola = dry_run(capsys, out_dir, shared_data, "CoLA", "r3f", "3")
+    assert "--report-mcc" in cola and flag(cola, "--best-checkpoint-metric") == "mcc"
+    assert flag(cola, "--seed") == "3" and flag(cola, "--criterion") == "sentence_prediction_r3f"
+    stsb = dry_run(capsys, out_dir, shared_data, "STS-B", "r4f", "1")
+    assert "--regression-target" in stsb and flag(stsb, "--num-classes") == "1"
+    assert flag(stsb, "--best-checkpoint-metric") == "pearson" and flag(stsb, "--task") == "sentence_prediction_r4f"
+    mrpc = dry_run(capsys, out_dir, shared_data, "MRPC", "std", "1", "--", "--no-save")
+    assert "--report-acc-and-f1" in mrpc and mrpc[-1] == "--no-save"
+    assert flag(mrpc, "--criterion") == "sentence_prediction"
+    assert "--separator-token" not in mrpc  # BERT layout for the converted MiniLM
+
+
+def test_roberta_large_profile_uses_fairseqs_published_settings(capsys, out_dir, shared_data, bpe_dir, tmp_path):
+    pretrained = tmp_path / "model.pt"
+    pretrained.write_bytes(b"")
+    rte = dry_run(capsys, out_dir, shared_data, "RTE", "r3f", "1", "--profile", "roberta-large",
+                  "--pretrained", str(pretrained), "--bpe-dir", bpe_dir)
+    assert (flag(rte, "--lr"), flag(rte, "--batch-size"), flag(rte, "--total-num-update"),
+            flag(rte, "--warmup-updates")) == ("2e-05", "16", "2036", "122")
+    assert flag(rte, "--arch") == "roberta_large" and flag(rte, "--separator-token") == "2" and "--fp16" in rte
+    assert PROFILES["roberta-large"].recipes["MNLI"].total_updates == 123873
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["RTF", "std", "1"], "unknown GLUE task 'RTF'"),
+    (["RTE", "sgd", "1"], "invalid choice: 'sgd'"),
+    (["RTE", "std", "1", "--updates", "0"], "--updates must be > 0"),
+    (["RTE", "std", "1", "--profile", "roberta-large"], "--pretrained is required for --profile roberta-large"),
+])
+def test_bad_input_fails_loudly(argv, message, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "r3f_fairseq.cli.glue_finetune", *argv, "--dry-run",
+                           "--out-dir", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode != 0 and message in proc.stderr
+
+
+def test_real_minilm_sweep_then_table(out_dir, shared_data, capsys):
+    """Two seeds of a 3-update MiniLM fine-tune on real RTE, then Table 2 from their logs."""
+    glue_sweep.main(["RTE", "r3f", "--seeds", "2", "--updates", "3", "--out-dir", str(out_dir),
+                     "--glue-dir", str(shared_data / "glue"), "--", "--no-save"])
+    results = [json.loads((out_dir / "minilm-cpu" / "RTE" / "r3f" / f"seed{s}" / "result.json").read_text())
+               for s in (1, 2)]
+    for r in results:
+        assert r["metric"] == "accuracy" and 0 <= r["best"]["accuracy"] <= 100
+        assert r["command"].startswith("fairseq-train ") and "--seed" in r["command"]
+        assert r["walltime_s"] > 0 and len(r["validations"]) >= 3
+    glue_sweep.main(["RTE", "r3f", "--seeds", "2", "--updates", "3", "--out-dir", str(out_dir),
+                     "--glue-dir", str(shared_data / "glue")])
+    assert capsys.readouterr().out.count("done already") == 2
+    glue_table.main(["--runs", str(out_dir), "--csv", str(out_dir / "t.csv")])
+    table = capsys.readouterr().out
+    accs = sorted(r["best"]["accuracy"] for r in results)
+    assert f"| r3f | {sum(accs) / 2:.1f} / {accs[1]:.1f} (n=2) |" in table
+    assert "RTE,r3f,accuracy,2," in (out_dir / "t.csv").read_text()
+
+
+def test_table_names_a_broken_result_file(tmp_path):
+    bad = tmp_path / "minilm-cpu" / "RTE" / "std" / "seed1"
+    bad.mkdir(parents=True)
+    (bad / "result.json").write_text("{")
+    with pytest.raises(ValueError, match="seed1/result.json: not valid JSON"):
+        glue_table.load_results(str(tmp_path), "minilm-cpu")
