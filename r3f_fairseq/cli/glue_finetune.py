@@ -24,12 +24,14 @@ import sys
 from typing import Dict, List, Optional
 
 from r3f_fairseq import USER_DIR
-from r3f_fairseq.cli.fairseq_runs import fairseq
+from r3f_fairseq.cli.fairseq_runs import fairseq, print_progress
 from r3f_fairseq.cli.glue_recipes import METHODS, PROFILES, Profile, Recipe
 from r3f_fairseq.data import glue
 
 REPO = os.path.dirname(USER_DIR)
-DEFAULT_GLUE = os.path.join(os.path.dirname(REPO), "shared", "data", "glue")
+LOCAL_GLUE = os.path.join(REPO, "data", "glue")  # where scripts/glue/download.sh writes
+SHARED_GLUE = os.path.join(os.path.dirname(REPO), "shared", "data", "glue")
+DEFAULT_GLUE = LOCAL_GLUE if os.path.isdir(LOCAL_GLUE) else SHARED_GLUE
 DEFAULT_BPE = os.path.join(os.path.dirname(REPO), "shared", "data", "gpt2_bpe")
 # training sets absent from ../shared/data/glue: QQP ships a train subset only
 TRAIN_FILES = {"QQP": "train_subset.tsv"}
@@ -131,7 +133,8 @@ def parse_args(argv=None):
     p.add_argument("method", choices=sorted(METHODS))
     p.add_argument("seed", type=int)
     p.add_argument("--profile", choices=sorted(PROFILES), default="minilm-cpu")
-    p.add_argument("--glue-dir", default=DEFAULT_GLUE, help="original GLUE TSVs (default ../shared/data/glue)")
+    p.add_argument("--glue-dir", default=DEFAULT_GLUE, help="original GLUE TSVs (default: data/glue if the download "
+                   "script filled it, else ../shared/data/glue)")
     p.add_argument("--bpe-dir", default=DEFAULT_BPE, help="GPT-2 BPE files (roberta-large profile)")
     p.add_argument("--pretrained", help="fairseq checkpoint to fine-tune (default for minilm-cpu: converted MiniLM)")
     p.add_argument("--out-dir", default=os.path.join(REPO, "runs", "glue"))
@@ -183,7 +186,8 @@ def main(argv=None) -> Optional[Dict[str, object]]:
     os.makedirs(out, exist_ok=True)
     print(f"[glue] {args.task} {args.method} seed {args.seed} ({args.profile}): "
           f"{recipe.total_updates} updates -> {out}", flush=True)
-    run = fairseq("fairseq-train", command, log_path=os.path.join(out, "train.log"))
+    run = fairseq("fairseq-train", command, log_path=os.path.join(out, "train.log"),
+                  progress=print_progress("[glue]   ", recipe.total_updates, recipe.primary))
     result = {"task": args.task, "method": args.method, "seed": args.seed, "profile": args.profile,
               "walltime_s": round(run.seconds, 1), "updates": recipe.total_updates,
               **summarise(run, recipe), "command": shlex.join(["fairseq-train", *command])}

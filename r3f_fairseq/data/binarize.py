@@ -7,17 +7,22 @@ from typing import Optional, Sequence
 
 def fairseq_preprocess(
     destdir: str,
-    trainpref: str,
+    trainpref: Optional[str],
     validprefs: Sequence[str] = (),
     srcdict: Optional[str] = None,
     workers: int = 1,
     extra: Sequence[str] = (),
 ) -> None:
-    """Binarise one source-only column (fairseq's ``--only-source``)."""
+    """Binarise one source-only column (fairseq's ``--only-source``); without a
+    ``trainpref`` (evaluation-only data) ``srcdict`` is required."""
+    if not trainpref and not srcdict:
+        raise ValueError("fairseq_preprocess: evaluation-only data needs a srcdict")
     cmd = [
         sys.executable, "-m", "fairseq_cli.preprocess", "--only-source",
-        "--trainpref", trainpref, "--destdir", destdir, "--workers", str(workers),
+        "--destdir", destdir, "--workers", str(workers),
     ]
+    if trainpref:
+        cmd += ["--trainpref", trainpref]
     if validprefs:
         cmd += ["--validpref", ",".join(validprefs)]
     if srcdict:

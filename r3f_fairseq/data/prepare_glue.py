@@ -81,9 +81,20 @@ def prepare_task(
             target = "train" if i == 0 else ("valid" if i == 1 else f"valid{i - 1}")
             shutil.copyfile(prefs[s] + ".label", os.path.join(label_dir, f"{target}.label"))
     else:
+        label_dict = os.path.join(bpe_out, "label.dict.txt")
+        write_label_dictionary(task.labels, label_dict)
         fairseq_preprocess(label_dir, prefs["train"] + ".label",
-                           [prefs[s] + ".label" for s in splits[1:]], workers=1)
+                           [prefs[s] + ".label" for s in splits[1:]], srcdict=label_dict, workers=1)
     return bin_out
+
+
+def write_label_dictionary(labels, path: str) -> None:
+    """Class labels in the task's fixed order (not by frequency), so that class
+    i means the same label in every split and every dataset sharing the label
+    set (MNLI training, XNLI evaluation)."""
+    with open(path, "w", encoding="utf-8") as f:
+        for label in labels:
+            f.write(f"{label} 1\n")
 
 
 def _write(path: str, lines: List[str]) -> None:

@@ -1,0 +1,128 @@
+"""XNLI for zero-shot cross-lingual evaluation of an MNLI-fine-tuned XLM-R.
+
+Two layouts are read: the per-language files ``dev-<lang>.tsv``
+(``premise<TAB>hypothesis<TAB>label``, no header) and the original XNLI-1.0
+``xnli.{dev,test}.tsv`` (header; columns ``language``, ``gold_label``,
+``sentence1``, ``sentence2`` among others). Text is encoded with XLM-R's
+sentencepiece model and binarised with its dictionary; labels use MNLI's
+label dictionary in MNLI's fixed order, so class i of the MNLI-trained head
+is the same label here. A malformed row is an error naming file and line.
+"""
+
+import os
+from typing import Dict, List, Optional
+
+from r3f_fairseq.data import glue
+from r3f_fairseq.data.binarize import fairseq_preprocess
+from r3f_fairseq.data.glue import Example, MalformedRow
+
+LANGUAGES = ("ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
+LABELS = glue.get_task("MNLI").labels
+
+
+def _checked(path: str, lineno: int, premise: str, hypothesis: str, label: str) -> Example:
+    if label not in LABELS:
+        raise MalformedRow(path, lineno, f"label {label!r} not in {LABELS}")
+    if not premise.strip() or not hypothesis.strip():
+        raise MalformedRow(path, lineno, "empty premise or hypothesis")
+    return Example(premise.strip(), hypothesis.strip(), label)
+
+
+def read_language_file(path: str) -> List[Example]:
+    """``dev-<lang>.tsv``: premise, hypothesis, label; no header."""
+    examples = []
+    with open(path, encoding="utf-8", newline="\n") as f:
+        for lineno, line in enumerate(f, start=1):
+            fields = line.rstrip("\n").rstrip("\r").split("\t")
+            if len(fields) != 3:
+                raise MalformedRow(path, lineno, f"expected 3 tab-separated fields, got {len(fields)}")
+            examples.append(_checked(path, lineno, *fields))
+    return examples
+
+
+def read_original(path: str) -> Dict[str, List[Example]]:
+    """XNLI-1.0 ``xnli.dev.tsv`` / ``xnli.test.tsv``: examples per language."""
+    by_language: Dict[str, List[Example]] = {}
+    with open(path, encoding="utf-8", newline="\n") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        missing = [c for c in ("language", "gold_label", "sentence1", "sentence2") if c not in header]
+        if missing:
+            raise MalformedRow(path, 1, f"header lacks columns {missing}")
+        col = {c: header.index(c) for c in ("language", "gold_label", "sentence1", "sentence2")}
+        for lineno, line in enumerate(f, start=2):
+            fields = line.rstrip("\n").rstrip("\r").split("\t")
+            if len(fields) != len(header):
+                raise MalformedRow(path, lineno, f"expected {len(header)} tab-separated fields, got {len(fields)}")
+            example = _checked(path, lineno, fields[col["sentence1"]], fields[col["sentence2"]],
+                               fields[col["gold_label"]])
+            by_language.setdefault(fields[col["language"]], []).append(example)
+    return by_language
+
+
+def read_xnli_dir(xnli_dir: str, languages=LANGUAGES) -> Dict[str, List[Example]]:
+    """Per-language files ``dev-<lang>.tsv`` if present, else ``xnli.dev.tsv``."""
+    per_language = {lang: os.path.join(xnli_dir, f"dev-{lang}.tsv") for lang in languages}
+    if all(os.path.isfile(p) for p in per_language.values()):
+        return {lang: read_language_file(p) for lang, p in per_language.items()}
+    original = os.path.join(xnli_dir, "xnli.dev.tsv")
+    if os.path.isfile(original):
+        data = read_original(original)
+        absent = [lang for lang in languages if lang not in data]
+        if absent:
+            raise ValueError(f"{original}: no rows for languages {absent}")
+        return {lang: data[lang] for lang in languages}
+    missing = [p for p in per_language.values() if not os.path.isfile(p)]
+    raise FileNotFoundError(f"--xnli-dir {xnli_dir}: neither {missing[0]} (and the other dev-<lang>.tsv) "
+                            "nor xnli.dev.tsv")
+
+
+def prepare_xnli(xnli_dir: str, out_dir: str, encoder, languages=LANGUAGES, limit: Optional[int] = None,
+                 workers: int = 1) -> str:
+    """Binarise each language's dev set as the subset ``<lang>`` of ``out_dir``.
+
+    Writes ``out_dir/{input0,input1,label}/<lang>.{bin,idx}`` (evaluate with
+    ``--valid-subset ar,bg,...`` or :mod:`r3f_fairseq.evaluation`), one
+    ``fairseq-preprocess`` call per column. ``encoder`` must be the one the
+    MNLI training data was prepared with (e.g. a :class:`SentencePieceEncoder`
+    for XLM-R); returns ``out_dir``.
+    """
+    from r3f_fairseq.data.prepare_glue import write_label_dictionary
+
+    data = read_xnli_dir(xnli_dir, languages)
+    text_dir = os.path.join(out_dir, "text")
+    os.makedirs(text_dir, exist_ok=True)
+    label_dict = os.path.join(text_dir, "label.dict.txt")
+    write_label_dictionary(LABELS, label_dict)
+    for lang, examples in data.items():
+        examples = examples[:limit] if limit else examples
+        columns = {"input0": encoder.encode_lines([e.input0 for e in examples], workers),
+                   "input1": encoder.encode_lines([e.input1 for e in examples], workers),
+                   "label": [e.label for e in examples]}
+        for name, lines in columns.items():
+            with open(os.path.join(text_dir, f"{lang}.{name}"), "w", encoding="utf-8") as f:
+                f.writelines(line + "\n" for line in lines)
+    for name in ("input0", "input1", "label"):
+        dest = os.path.join(out_dir, name)
+        fairseq_preprocess(dest, None, [os.path.join(text_dir, f"{lang}.{name}") for lang in data],
+                           srcdict=label_dict if name == "label" else encoder.dict_path, workers=workers)
+        for i, lang in enumerate(data):  # fairseq names them valid, valid1, valid2, ...
+            for ext in ("bin", "idx"):
+                os.replace(os.path.join(dest, f"valid{i or ''}.{ext}"), os.path.join(dest, f"{lang}.{ext}"))
+    return out_dir
+
+
+class SentencePieceEncoder:
+    """XLM-R's text encoding: sentencepiece pieces, binarised with XLM-R's dict.txt."""
+
+    def __init__(self, model_path: str, dict_path: str):
+        for flag, path in (("--spm-model", model_path), ("--spm-dict", dict_path)):
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"{flag} {path}: no such file (XLM-R ships sentencepiece.bpe.model "
+                                        "and dict.txt)")
+        import sentencepiece
+
+        self.model_path, self.dict_path = model_path, dict_path
+        self._sp = sentencepiece.SentencePieceProcessor(model_file=model_path)
+
+    def encode_lines(self, lines: List[str], workers: int = 1) -> List[str]:
+        return [" ".join(self._sp.encode(line, out_type=str)) for line in lines]
