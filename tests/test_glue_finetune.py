@@ -90,3 +90,19 @@ def test_table_names_a_broken_result_file(tmp_path):
     (bad / "result.json").write_text("{")
     with pytest.raises(ValueError, match="seed1/result.json: not valid JSON"):
         glue_table.load_results(str(tmp_path), "minilm-cpu")
+
+
+def test_table_takes_median_and_best_of_each_tasks_own_metric():
+    def result(task, method, seed, metric, best):
+        return {"task": task, "method": method, "seed": seed, "metric": metric, "best": best, "walltime_s": 10.0 * seed}
+
+    results = [result("MRPC", "r3f", s, "f1", {"f1": f1, "accuracy": acc})
+               for s, f1, acc in ((1, 80.0, 70.0), (2, 90.0, 75.0), (3, 85.0, 80.0))]
+    results.append(result("CoLA", "std", 1, "mcc", {"mcc": 40.0, "accuracy": 75.0}))
+    summary = glue_table.summarise(results)
+    assert summary[("MRPC", "r3f")]["median"] == 85.0 and summary[("MRPC", "r3f")]["best"] == 90.0
+    table = glue_table.markdown(summary)
+    assert table.splitlines()[0] == "| method | CoLA (MCC) | MRPC (F1) |"
+    assert "| r3f | - | 85.0 / 90.0 (n=3) |" in table and "| std | 40.0 / 40.0 (n=1) | - |" in table
+    assert "| MRPC | r3f | F1 85.0, Acc 75.0 |" in table  # medians of each metric
+    assert "| r3f | - | 20 s |" in table

@@ -51,7 +51,10 @@ def summarise(results: List[Dict]) -> Dict[Tuple[str, str], Dict]:
         metric = runs[0]["metric"]
         values = [float(r["best"][metric]) for r in runs]
         summary[key] = {"metric": metric, "seeds": len(runs), "median": statistics.median(values),
-                        "best": max(values), "walltime_s": statistics.mean(r["walltime_s"] for r in runs)}
+                        "best": max(values), "walltime_s": statistics.mean(r["walltime_s"] for r in runs),
+                        # every logged metric at each run's best validation, median over seeds
+                        "all": {m: statistics.median(float(r["best"][m]) for r in runs)
+                                for m in runs[0]["best"] if all(r["best"].get(m) is not None for r in runs)}}
     return summary
 
 
@@ -76,7 +79,13 @@ def markdown(summary: Dict[Tuple[str, str], Dict]) -> str:
     for m in methods:
         cells = ["-" if (t, m) not in summary else f"{summary[(t, m)]['walltime_s']:.0f} s" for t in tasks]
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    lines += ["", "Mean walltime per run (whole fairseq-train process)."]
+    lines += ["", "Mean walltime per run (whole fairseq-train process).", "",
+              "| task | method | dev metrics at the best validation (median over seeds) |", "|---|---|---|"]
+    for t in tasks:
+        for m in methods:
+            if (t, m) in summary:
+                metrics = ", ".join(f"{METRIC_NAMES.get(k, k)} {v:.1f}" for k, v in summary[(t, m)]["all"].items())
+                lines.append(f"| {t} | {m} | {metrics} |")
     return "\n".join(lines)
 
 
