@@ -97,3 +97,56 @@ def test_stsb_labels_are_scaled_into_unit_interval(stsb_bin):
 
     values = [float(v) for v in open(os.path.join(stsb_bin, "label", "train.label"))]
     assert len(values) == 32 and all(0.0 <= v <= 1.0 for v in values) and max(values) > 0.5
+
+
+@pytest.fixture(scope="module")
+def every_task_prepared(shared_data, bpe_dir, tmp_path_factory):
+    """Every GLUE task in ../shared/data/glue through the prepare_glue CLI (first 40 rows of each split);
+    QNLI and QQP, which lack a split there, are split first."""
+    glue_dir = tmp_path_factory.mktemp("glue_in")
+    for entry in (shared_data / "glue").iterdir():
+        (glue_dir / ("MNLI" if entry.name == "MNLI-format-fixture" else entry.name)).symlink_to(entry)
+    out = tmp_path_factory.mktemp("glue_out")
+    tasks = ["CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE"]
+    proc = subprocess.run([sys.executable, "-m", "r3f_fairseq.data.prepare_glue", *tasks, "--glue-dir", str(glue_dir),
+                           "--bpe-dir", bpe_dir, "--out-dir", str(out), "--limit", "40"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, proc.stdout
+
+
+@pytest.mark.parametrize("task, columns, valid_subsets", [
+    ("CoLA", ["input0", "label"], ["valid"]), ("SST-2", ["input0", "label"], ["valid"]),
+    ("MRPC", ["input0", "input1", "label"], ["valid"]), ("STS-B", ["input0", "input1", "label"], ["valid"]),
+    ("QQP", ["input0", "input1", "label"], ["valid"]), ("QNLI", ["input0", "input1", "label"], ["valid"]),
+    ("RTE", ["input0", "input1", "label"], ["valid"]), ("MNLI", ["input0", "input1", "label"], ["valid", "valid1"]),
+])
+def test_every_real_task_prepares_into_fairseq_binaries(every_task_prepared, task, columns, valid_subsets):
+    from fairseq.data import data_utils
+
+    out, _ = every_task_prepared
+    bin_dir = out / f"{task}-bin"
+    assert sorted(p.name for p in bin_dir.iterdir()) == sorted(columns)
+    for split in ["train", *valid_subsets]:
+        if task == "STS-B":  # float labels stay text
+            lengths = [len((bin_dir / "label" / f"{split}.label").read_text().splitlines())]
+        else:
+            lengths = []
+        for col in columns:
+            if task == "STS-B" and col == "label":
+                continue
+            dataset = data_utils.load_indexed_dataset(str(bin_dir / col / split), None)
+            assert dataset is not None, (col, split)
+            lengths.append(len(dataset))
+        expected = 2 if task == "MNLI" and split != "train" else (3 if task == "MNLI" else 40)
+        assert lengths == [expected] * len(lengths), (split, lengths)
+
+
+def test_tasks_without_a_split_are_split_and_say_so(every_task_prepared, shared_data):
+    out, stdout = every_task_prepared
+    assert "QNLI has no train.tsv/dev.tsv: the first 1000 rows of dev.tsv are the dev set and the other 4463" in stdout
+    assert "the first 2000 rows of train_subset.tsv are the dev set and the other 21497" in stdout
+    qnli = (shared_data / "glue" / "QNLI" / "dev.tsv").read_text(encoding="utf-8").splitlines()
+    split_dev = (out / "glue-split" / "QNLI" / "dev.tsv").read_text(encoding="utf-8").splitlines()
+    split_train = (out / "glue-split" / "QNLI" / "train.tsv").read_text(encoding="utf-8").splitlines()
+    assert split_dev == qnli[:1001] and split_train == qnli[:1] + qnli[1001:]

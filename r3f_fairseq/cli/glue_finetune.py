@@ -33,14 +33,12 @@ LOCAL_GLUE = os.path.join(REPO, "data", "glue")  # where scripts/glue/download.s
 SHARED_GLUE = os.path.join(os.path.dirname(REPO), "shared", "data", "glue")
 DEFAULT_GLUE = LOCAL_GLUE if os.path.isdir(LOCAL_GLUE) else SHARED_GLUE
 DEFAULT_BPE = os.path.join(os.path.dirname(REPO), "shared", "data", "gpt2_bpe")
-# training sets absent from ../shared/data/glue: QQP ships a train subset only
-TRAIN_FILES = {"QQP": "train_subset.tsv"}
 
 
 def prepared_data(task: str, profile: Profile, args) -> str:
     """``<data-dir>/<profile tokenisation>/<TASK>-bin``, prepared if missing."""
     from r3f_fairseq.data.gpt2_bpe import Gpt2BpeEncoder
-    from r3f_fairseq.data.prepare_glue import prepare_task
+    from r3f_fairseq.data.prepare_glue import prepare_task, split_missing
     from r3f_fairseq.data.wordpiece import WordPieceEncoder
 
     kind = "wordpiece" if profile.name == "minilm-cpu" else "gpt2"
@@ -53,9 +51,9 @@ def prepared_data(task: str, profile: Profile, args) -> str:
         encoder = WordPieceEncoder(os.path.join(model_dir, "vocab.txt"), os.path.join(model_dir, "dict.txt"))
     else:
         encoder = Gpt2BpeEncoder(args.bpe_dir)
-    print(f"[glue] preparing {task} from {args.glue_dir} -> {bin_dir}", flush=True)
-    return prepare_task(task, args.glue_dir, None, out, workers=os.cpu_count() or 1,
-                        train_file=TRAIN_FILES.get(glue.get_task(task).name), encoder=encoder)
+    glue_dir = split_missing(task, args.glue_dir, os.path.join(args.data_dir, "glue-split")) or args.glue_dir
+    print(f"[glue] preparing {task} from {glue_dir} -> {bin_dir}", flush=True)
+    return prepare_task(task, glue_dir, None, out, workers=os.cpu_count() or 1, encoder=encoder)
 
 
 def pretrained_model(profile: Profile, args) -> str:

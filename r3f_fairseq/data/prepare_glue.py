@@ -6,13 +6,14 @@
 writes ``OUT/<TASK>-bin/{input0,input1,label}`` as fairseq's
 ``--task sentence_prediction`` reads them (``valid`` = dev, and for MNLI
 ``valid``/``valid1`` = dev_matched/dev_mismatched), with the BPE'd text kept
-in ``OUT/<TASK>-bpe``.
+in ``OUT/<TASK>-bpe``. A task whose directory lacks train.tsv or dev.tsv
+(QNLI and QQP in ../shared/data/glue) is split first: see :func:`split_missing`.
 """
 
 import argparse
 import os
 import shutil
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from r3f_fairseq.data import glue
 from r3f_fairseq.data.binarize import fairseq_preprocess
@@ -27,7 +28,6 @@ def prepare_task(
     out_dir: str,
     workers: int = 1,
     limit: Optional[int] = None,
-    train_file: Optional[str] = None,
     train_limit: Optional[int] = None,
     encoder=None,
 ) -> str:
@@ -35,7 +35,6 @@ def prepare_task(
 
     ``limit`` keeps the first N examples of every split (for smoke tests);
     ``train_limit`` keeps the first N training examples only (a fixed subset);
-    ``train_file`` overrides the train TSV's name (e.g. QQP's train_subset.tsv).
     ``encoder`` (default: GPT-2 BPE from ``bpe_dir``, for RoBERTa) turns text
     into tokens and names the dictionary, e.g. a
     :class:`~r3f_fairseq.data.wordpiece.WordPieceEncoder` for converted BERTs.
@@ -45,7 +44,7 @@ def prepare_task(
     task_dir = os.path.join(glue_dir, task.name)
     columns: Dict[str, Dict[str, List[str]]] = {}
     for split in task.splits:
-        name = train_file if (split == "train" and train_file) else f"{split}.tsv"
+        name = f"{split}.tsv"
         path = os.path.join(task_dir, name)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"--glue-dir {glue_dir}: no {task.name}/{name}")
@@ -88,6 +87,40 @@ def prepare_task(
     return bin_out
 
 
+# Where a GLUE directory lacks a labelled split (../shared/data/glue: QNLI has
+# only dev.tsv, QQP only a train subset), CPU-scale runs hold out the first N
+# rows of the labelled file that exists as dev and train on the rest.
+HELD_OUT: Dict[str, Tuple[str, int]] = {"QNLI": ("dev.tsv", 1000), "QQP": ("train_subset.tsv", 2000)}
+
+
+def split_missing(task_name: str, glue_dir: str, out_dir: str) -> Optional[str]:
+    """If ``glue_dir/<TASK>`` lacks ``train.tsv`` or ``dev.tsv`` and the task is in
+    :data:`HELD_OUT`, write ``out_dir/<TASK>/{train,dev}.tsv`` from its labelled
+    file (header kept, first N rows -> dev, the rest -> train), say so, and
+    return ``out_dir`` (the GLUE directory to use); otherwise return None."""
+    task = glue.get_task(task_name)
+    have = [os.path.isfile(os.path.join(glue_dir, task.name, f"{s}.tsv")) for s in task.splits]
+    if all(have) or task.name not in HELD_OUT:
+        return None
+    source_name, n_dev = HELD_OUT[task.name]
+    source = os.path.join(glue_dir, task.name, source_name)
+    if not os.path.isfile(source):
+        raise FileNotFoundError(f"--glue-dir {glue_dir}: {task.name}/ has neither train.tsv + dev.tsv nor {source_name}")
+    list(glue.read_examples(task, source))  # a malformed row fails here, naming the file and line
+    with open(source, encoding="utf-8", newline="") as f:
+        header, *rows = f.readlines()
+    if len(rows) <= n_dev:
+        raise ValueError(f"{source}: {len(rows)} rows, too few to hold out {n_dev} as dev")
+    dest = os.path.join(out_dir, task.name)
+    os.makedirs(dest, exist_ok=True)
+    for split, part in (("dev", rows[:n_dev]), ("train", rows[n_dev:])):
+        with open(os.path.join(dest, f"{split}.tsv"), "w", encoding="utf-8", newline="") as f:
+            f.writelines([header, *part])
+    print(f"[glue] NOTE: {glue_dir}/{task.name} has no train.tsv/dev.tsv: the first {n_dev} rows of "
+          f"{source_name} are the dev set and the other {len(rows) - n_dev} the training set ({dest})", flush=True)
+    return out_dir
+
+
 def write_label_dictionary(labels, path: str) -> None:
     """Class labels in the task's fixed order (not by frequency), so that class
     i means the same label in every split and every dataset sharing the label
@@ -128,8 +161,8 @@ def main(argv=None) -> None:
     else:
         encoder = Gpt2BpeEncoder(args.bpe_dir)
     for name in args.tasks:
-        print(prepare_task(name, args.glue_dir, args.bpe_dir, args.out_dir, args.workers, args.limit,
-                           encoder=encoder))
+        glue_dir = split_missing(name, args.glue_dir, os.path.join(args.out_dir, "glue-split")) or args.glue_dir
+        print(prepare_task(name, glue_dir, args.bpe_dir, args.out_dir, args.workers, args.limit, encoder=encoder))
 
 
 if __name__ == "__main__":
