@@ -50,6 +50,11 @@ def test_roberta_large_profile_uses_fairseqs_published_settings(capsys, out_dir,
             flag(rte, "--warmup-updates")) == ("2e-05", "16", "2036", "122")
     assert flag(rte, "--arch") == "roberta_large" and flag(rte, "--separator-token") == "2" and "--fp16" in rte
     assert PROFILES["roberta-large"].recipes["MNLI"].total_updates == 123873
+    # XNLI: train on an MNLI-bin prepared elsewhere (XLM-R's sentencepiece), as it is
+    (tmp_path / "MNLI-bin" / "input0").mkdir(parents=True)
+    mnli = dry_run(capsys, out_dir, shared_data, "MNLI", "r4f", "2", "--profile", "roberta-large",
+                   "--pretrained", str(pretrained), "--bin-dir", str(tmp_path / "MNLI-bin"))
+    assert mnli[1] == str(tmp_path / "MNLI-bin") and flag(mnli, "--num-classes") == "3"
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -57,6 +62,7 @@ def test_roberta_large_profile_uses_fairseqs_published_settings(capsys, out_dir,
     (["RTE", "sgd", "1"], "invalid choice: 'sgd'"),
     (["RTE", "std", "1", "--updates", "0"], "--updates must be > 0"),
     (["RTE", "std", "1", "--profile", "roberta-large"], "--pretrained is required for --profile roberta-large"),
+    (["RTE", "std", "1", "--bin-dir", "/nonexistent"], "--bin-dir /nonexistent: no input0/"),
 ])
 def test_bad_input_fails_loudly(argv, message, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "r3f_fairseq.cli.glue_finetune", *argv, "--dry-run",

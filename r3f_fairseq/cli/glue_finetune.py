@@ -137,6 +137,8 @@ def parse_args(argv=None):
     p.add_argument("--pretrained", help="fairseq checkpoint to fine-tune (default for minilm-cpu: converted MiniLM)")
     p.add_argument("--out-dir", default=os.path.join(REPO, "runs", "glue"))
     p.add_argument("--data-dir", help="prepared data (default OUT/data)")
+    p.add_argument("--bin-dir", help="an already prepared <TASK>-bin to train on as it is (e.g. the MNLI-bin "
+                   "of `xnli prepare`, with XLM-R's sentencepiece)")
     p.add_argument("--models-dir", help="converted models (default OUT/models)")
     p.add_argument("--updates", type=int, help="override the recipe's total updates (warm-up stays 6%%)")
     p.add_argument("--dry-run", action="store_true", help="print the fairseq-train command and exit")
@@ -154,7 +156,9 @@ def parse_args(argv=None):
         p.error("--updates must be > 0")
     args.data_dir = args.data_dir or os.path.join(args.out_dir, "data")
     args.models_dir = args.models_dir or os.path.join(args.out_dir, "models")
-    if not os.path.isdir(args.glue_dir):
+    if args.bin_dir and not os.path.isdir(os.path.join(args.bin_dir, "input0")):
+        p.error(f"--bin-dir {args.bin_dir}: no input0/ (a prepared <TASK>-bin directory)")
+    if not args.bin_dir and not os.path.isdir(args.glue_dir):
         p.error(f"--glue-dir {args.glue_dir}: no such directory")
     return args
 
@@ -175,7 +179,7 @@ def main(argv=None) -> Optional[Dict[str, object]]:
     args = parse_args(argv)
     profile, recipe = PROFILES[args.profile], recipe_for(args)
     pretrained = pretrained_model(profile, args)
-    data = prepared_data(args.task, profile, args)
+    data = args.bin_dir or prepared_data(args.task, profile, args)
     out = run_dir(args.out_dir, args.profile, args.task, args.method, args.seed)
     command = train_command(args.task, args.method, args.seed, recipe, profile, data, pretrained, out, args.extra)
     if args.dry_run:
