@@ -8,7 +8,7 @@ of dev accuracy and walltime per method is printed. Each run is
 ``python -m r3f_fairseq.cli.glue_finetune`` (its command and log are kept
 under --out-dir).
 
-    python -m r3f_fairseq.cli.demo [--glue-dir ../shared/data/glue] [--updates 300]
+    python -m r3f_fairseq.cli.demo [--glue-dir ../shared/data/glue] [--updates 200]
 """
 
 import argparse
@@ -26,8 +26,8 @@ def parse_args(argv=None):
                    "scripts/glue/download.sh filled it, else ../shared/data/glue)")
     p.add_argument("--out-dir", default=os.path.join(glue_finetune.REPO, "runs", "demo"),
                    help="converted model, data, logs")
-    p.add_argument("--train-examples", type=int, default=10000)
-    p.add_argument("--updates", type=int, default=300)
+    p.add_argument("--train-examples", type=int, default=10000, help="first N SST-2 training sentences (default 10000)")
+    p.add_argument("--updates", type=int, default=200, help="updates per method (default 200)")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
     for flag in ("train_examples", "updates"):
