@@ -38,7 +38,7 @@ def parse_args(argv=None):
     return args
 
 
-def prepare_subset(args) -> None:
+def prepare_subset(args) -> str:
     """SST-2 with only the first --train-examples training sentences, where glue_finetune looks."""
     from r3f_fairseq.cli.glue_recipes import PROFILES
     from r3f_fairseq.data.prepare_glue import prepare_task

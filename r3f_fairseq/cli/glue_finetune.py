@@ -27,11 +27,12 @@ from r3f_fairseq import USER_DIR
 from r3f_fairseq.cli.fairseq_runs import fairseq, print_progress
 from r3f_fairseq.cli.glue_recipes import METHODS, PROFILES, Profile, Recipe
 from r3f_fairseq.data import glue
+from r3f_fairseq.data.download_glue import DEFAULT_OUT_DIR
 
 REPO = os.path.dirname(USER_DIR)
-LOCAL_GLUE = os.path.join(REPO, "data", "glue")  # where scripts/glue/download.sh writes
 SHARED_GLUE = os.path.join(os.path.dirname(REPO), "shared", "data", "glue")
-DEFAULT_GLUE = LOCAL_GLUE if os.path.isdir(LOCAL_GLUE) else SHARED_GLUE
+# data/glue once scripts/glue/download.sh has filled it, else the shared copy
+DEFAULT_GLUE = DEFAULT_OUT_DIR if os.path.isdir(DEFAULT_OUT_DIR) else SHARED_GLUE
 DEFAULT_BPE = os.path.join(os.path.dirname(REPO), "shared", "data", "gpt2_bpe")
 
 

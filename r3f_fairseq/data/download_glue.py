@@ -26,7 +26,11 @@ import zipfile
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence
 
+from r3f_fairseq import USER_DIR
 from r3f_fairseq.data import glue
+
+#: where the GLUE scripts and the demo look first (``--glue-dir`` default)
+DEFAULT_OUT_DIR = os.path.join(os.path.dirname(USER_DIR), "data", "glue")
 
 _GLUE = "https://dl.fbaipublicfiles.com/glue/data/"
 _SENTEVAL = "https://dl.fbaipublicfiles.com/senteval/senteval_data/"
@@ -99,25 +103,24 @@ def build_mrpc(train_txt: str, test_txt: str, dev_ids_tsv: str, out_dir: str) ->
         header = raw.readline()
         train.write(header)
         dev.write(header)
-        for lineno, row in _rows(raw, train_txt):
-            label, id1, id2, s1, s2 = row
+        for label, id1, id2, s1, s2 in _rows(raw, train_txt):
             (dev if (id1, id2) in dev_ids else train).write(f"{label}\t{id1}\t{id2}\t{s1}\t{s2}\n")
     with open(test_txt, encoding="utf-8", newline="") as raw, \
             open(os.path.join(out_dir, "test.tsv"), "w", encoding="utf-8", newline="") as test:
         raw.readline()
         test.write(MRPC_TEST_HEADER)
-        for index, (lineno, row) in enumerate(_rows(raw, test_txt)):
-            _, id1, id2, s1, s2 = row
+        for index, (_, id1, id2, s1, s2) in enumerate(_rows(raw, test_txt)):
             test.write(f"{index}\t{id1}\t{id2}\t{s1}\t{s2}\n")
     shutil.copyfile(dev_ids_tsv, os.path.join(out_dir, "dev_ids.tsv"))
 
 
 def _rows(lines: Iterable[str], path: str):
+    """The 5 fields of each row after the header line (line 1), checked."""
     for lineno, line in enumerate(lines, start=2):
         row = line.rstrip("\r\n").split("\t")
         if len(row) != 5:
             raise glue.MalformedRow(path, lineno, f"expected 5 tab-separated fields, got {len(row)}")
-        yield lineno, row
+        yield row
 
 
 def fetch_task(task: str, out_dir: str, from_dir: Optional[str] = None, mirror: Optional[str] = None) -> str:
@@ -161,7 +164,8 @@ def _extract(archive: str, task: str, out_dir: str) -> None:
 def main(argv: Optional[List[str]] = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("tasks", nargs="*", help=f"tasks (default: all nine): {', '.join(SOURCES)}")
-    p.add_argument("--out-dir", default="data/glue", help="where <TASK>/ directories go (default data/glue)")
+    p.add_argument("--out-dir", default=DEFAULT_OUT_DIR,
+                   help="where <TASK>/ directories go (default: the repository's data/glue)")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--from-dir", help="take the files from this local directory instead of downloading")
     source.add_argument("--mirror", help="download <URL>/<file name> instead of the official addresses")
