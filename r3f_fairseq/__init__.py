@@ -2,8 +2,10 @@
 
 Load with ``fairseq-train --user-dir /path/to/r3f_fairseq`` (or ``import
 r3f_fairseq`` in Python). Importing registers the criteria
-``sentence_prediction_r3f`` and ``label_smoothed_cross_entropy_r3f`` and the
-task ``sentence_prediction_r4f``, and applies the checkpoint-loading fixes in
+``sentence_prediction_r3f`` and ``label_smoothed_cross_entropy_r3f``, the
+tasks ``sentence_prediction_r4f`` (R4F's 1-Lipschitz head), the baselines
+``sentence_prediction_smart`` (criterion) and ``sentence_prediction_freelb``
+(task), and applies the checkpoint-loading fixes in
 :mod:`r3f_fairseq.compat`.
 """
 

@@ -26,6 +26,11 @@ that in every fairseq CLI, in every distributed worker).
    (``--cpu --distributed-backend gloo``) could not start. On such machines
    we set device 0 (unused with ``--cpu``) instead; with GPUs fairseq's
    own code runs unchanged.
+
+4. With ``--ddp-backend c10d`` (PyTorch's DistributedDataParallel) fairseq
+   passes ``device_ids=[device_id]`` even for a CPU model, which PyTorch
+   rejects. For CPU models we pass none, as PyTorch requires; GPU models are
+   wrapped exactly as before.
 """
 
 import argparse
@@ -157,7 +162,26 @@ def fix_torchrun_init_without_gpus() -> None:
     distributed_utils._infer_torch_distributed_launch_init = infer_torch_distributed_launch_init
 
 
+def fix_pytorch_ddp_on_cpu() -> None:
+    from fairseq.models import distributed_fairseq_model
+
+    ddp = distributed_fairseq_model.DistributedDataParallel
+    if getattr(ddp, "_r3f_patched", False):
+        return
+
+    class DistributedDataParallel(ddp):
+        _r3f_patched = True
+
+        def __init__(self, module, device_ids=None, output_device=None, **kwargs):
+            if all(p.device.type == "cpu" for p in module.parameters()):
+                device_ids = output_device = None
+            super().__init__(module, device_ids=device_ids, output_device=output_device, **kwargs)
+
+    distributed_fairseq_model.DistributedDataParallel = DistributedDataParallel
+
+
 def apply() -> None:
     allow_fairseq_checkpoints_in_torch_load()
     fix_spectral_norm_head_loading()
     fix_torchrun_init_without_gpus()
+    fix_pytorch_ddp_on_cpu()

@@ -95,3 +95,11 @@ def recorded_output(module: nn.Module) -> Iterator[_Recorded]:
         yield record
     finally:
         handle.remove()
+
+
+def unwrapped(model: nn.Module) -> nn.Module:
+    """The model inside fairseq's data-parallel wrappers (DistributedDataParallel,
+    ModuleProxyWrapper), for passes that must not go through gradient sync."""
+    while isinstance(getattr(model, "module", None), nn.Module):
+        model = model.module
+    return model

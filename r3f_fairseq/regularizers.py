@@ -8,13 +8,16 @@ where x are the token embeddings fed to the encoder and f the model's output
 distribution. R4F additionally makes the classification head 1-Lipschitz by
 spectrally normalising its weight matrices.
 
-This module holds exactly those three pieces:
+This module holds exactly those pieces, and the two the baselines add:
 
 * :class:`EmbeddingNoise`   -- the noise z (type and scale), validated;
 * :func:`symmetric_kl`      -- the penalty for distributions (masked, float32),
   and :func:`squared_difference`, its counterpart for scalar (regression)
   outputs;
-* :func:`spectral_normalize` and helpers -- R4F's constraint on a head.
+* :func:`spectral_normalize` and helpers -- R4F's constraint on a head;
+* :func:`normalized` and :func:`project` -- the normalised ascent step and the
+  projection onto a norm ball of SMART's and FreeLB's adversarial
+  perturbations, and :func:`freelb_initial_perturbation`.
 
 To change eps, lambda or the noise, change the flags (``--eps``,
 ``--r3f-lambda``, ``--noise-type``); to change what they *mean*, change this
@@ -176,3 +179,49 @@ def spectral_norm_to_plain_weight(state_dict: Dict[str, Tensor], layer_prefix: s
     u = state_dict[layer_prefix + "weight_u"]
     v = state_dict[layer_prefix + "weight_v"]
     return w / torch.dot(u, torch.mv(w, v))
+
+
+# --------------------------------------------------------------------------
+# Adversarial perturbations (the SMART and FreeLB baselines)
+# --------------------------------------------------------------------------
+# A perturbation delta has the shape of the token embeddings, (batch, time, dim).
+# SMART measures it per token (``per="token"``: a norm over dim); FreeLB per
+# sentence (``per="example"``: one norm over time x dim).
+
+NORMS = ("inf", "l2")
+_TINY = 1e-8  # keeps a zero gradient from dividing by zero (FreeLB's clamp)
+
+
+def _norm(x: Tensor, norm: str, per: str) -> Tensor:
+    dims = (-1,) if per == "token" else tuple(range(1, x.dim()))
+    x = x.float()
+    if norm == "inf":
+        return x.abs().amax(dim=dims, keepdim=True)
+    return x.pow(2).sum(dim=dims, keepdim=True).sqrt()
+
+
+def normalized(grad: Tensor, norm: str = "l2", per: str = "token") -> Tensor:
+    """``grad / ||grad||`` (inf or l2 norm, per token or per example): the
+    direction of a normalised gradient-ascent step on a perturbation."""
+    return (grad.float() / _norm(grad, norm, per).clamp(min=_TINY)).to(grad.dtype)
+
+
+def project(delta: Tensor, radius: float, norm: str = "l2", per: str = "token") -> Tensor:
+    """The closest point to ``delta`` in the ball ``||delta|| <= radius``:
+    clamping for the inf norm, rescaling (only if outside) for l2."""
+    if norm == "inf":
+        return delta.clamp(-radius, radius)
+    scale = (radius / _norm(delta, "l2", per).clamp(min=_TINY)).clamp(max=1.0)
+    return (delta.float() * scale).to(delta.dtype)
+
+
+def freelb_initial_perturbation(shape, keep: Tensor, init_mag: float, dtype=torch.float32) -> Tensor:
+    """FreeLB's delta_0: U(-1, 1) on real tokens, 0 on padding, scaled per
+    sentence by ``init_mag / sqrt(tokens x dim)`` (so its l2 norm is about
+    ``init_mag / sqrt(3)`` whatever the sentence length). ``keep``: (batch,
+    time), True on real tokens."""
+    keep = keep.to(torch.float32).unsqueeze(-1)
+    delta = (torch.rand(shape, device=keep.device) * 2.0 - 1.0) * keep
+    size = keep.sum(dim=(1, 2)) * shape[-1]
+    delta = delta * (init_mag / size.clamp(min=1).sqrt()).view(-1, 1, 1)
+    return delta.to(dtype)

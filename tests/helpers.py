@@ -32,6 +32,18 @@ TINY_BART = [
 NO_DROPOUT = ["--dropout", "0", "--attention-dropout", "0"]
 
 
+def helpers_no_dropout():
+    """Flags that make a sentence-prediction model deterministic (no dropout anywhere)."""
+    return [*NO_DROPOUT, "--pooler-dropout", "0"]
+
+
+def stock_sentence_prediction(task):
+    """fairseq's own sentence_prediction criterion, the reference for every method."""
+    from fairseq.criterions.sentence_prediction import SentencePredictionConfig, SentencePredictionCriterion
+
+    return SentencePredictionCriterion(SentencePredictionConfig(), task)
+
+
 def build(data: str, *flags: str):
     """(cfg, task, model, criterion) exactly as fairseq-train would build them."""
     from fairseq import options, tasks

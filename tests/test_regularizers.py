@@ -155,3 +155,41 @@ def test_spectral_norm_state_to_plain_weight():
     layer = spectral_normalize(nn.Linear(6, 3))
     state = {"l." + k: v for k, v in layer.state_dict().items()}
     assert torch.allclose(spectral_norm_to_plain_weight(state, "l."), effective_weight(layer), atol=1e-6)
+
+
+# --- adversarial perturbations (SMART, FreeLB) -------------------------------------------
+
+from r3f_fairseq.regularizers import freelb_initial_perturbation, normalized, project  # noqa: E402
+
+
+@pytest.mark.parametrize("norm", ["inf", "l2"])
+def test_normalized_has_unit_norm_per_token_and_per_example(norm):
+    torch.manual_seed(0)
+    g = torch.randn(3, 5, 4)
+    token = normalized(g, norm, per="token")
+    example = normalized(g, norm, per="example")
+    if norm == "inf":
+        torch.testing.assert_close(token.abs().amax(-1), torch.ones(3, 5))
+        torch.testing.assert_close(example.abs().flatten(1).amax(-1), torch.ones(3))
+    else:
+        torch.testing.assert_close(token.norm(dim=-1), torch.ones(3, 5))
+        torch.testing.assert_close(example.flatten(1).norm(dim=-1), torch.ones(3))
+    assert torch.equal(normalized(torch.zeros(2, 3, 4), norm), torch.zeros(2, 3, 4))
+
+
+def test_project_moves_only_what_is_outside_the_ball():
+    inside = torch.full((1, 1, 4), 0.1)  # l2 norm 0.2
+    outside = torch.full((1, 1, 4), 1.0)  # l2 norm 2
+    assert torch.equal(project(inside, 0.5, "l2"), inside)
+    torch.testing.assert_close(project(outside, 0.5, "l2").norm(), torch.tensor(0.5))
+    torch.testing.assert_close(project(outside * torch.tensor([1, -1, 1, 0.1]), 0.5, "inf"),
+                               torch.tensor([[[0.5, -0.5, 0.5, 0.1]]]))
+
+
+def test_freelb_initial_perturbation_is_masked_and_scaled_by_length():
+    torch.manual_seed(0)
+    keep = torch.tensor([[True] * 6, [True] * 2 + [False] * 4])
+    delta = freelb_initial_perturbation((2, 6, 8), keep, init_mag=0.2)
+    assert delta[1, 2:].abs().max() == 0
+    norms = delta.flatten(1).norm(dim=1)
+    assert (norms <= 0.2).all() and (norms > 0.05).all()

@@ -86,11 +86,15 @@ PROFILES: Dict[str, Profile] = {
     "minilm-cpu": Profile("minilm-cpu", MINILM_CPU, ["--cpu"], separator_token=False),
 }
 
-# method -> fairseq task, criterion and method flags
+# method -> fairseq task, criterion and method flags. SMART and FreeLB: their own
+# defaults (see sentence_prediction_smart / sentence_prediction_freelb); pass
+# --smart-* / --adv-* after "--" to tune them per task, as their papers did.
 METHODS: Dict[str, List[str]] = {
     "std": ["--task", "sentence_prediction", "--criterion", "sentence_prediction"],
     "r3f": ["--task", "sentence_prediction", "--criterion", "sentence_prediction_r3f",
             "--eps", "1e-5", "--noise-type", "uniform", "--r3f-lambda", "0.7"],
     "r4f": ["--task", "sentence_prediction_r4f", "--criterion", "sentence_prediction_r3f",
             "--eps", "1e-5", "--noise-type", "uniform", "--r3f-lambda", "0.7"],
+    "smart": ["--task", "sentence_prediction", "--criterion", "sentence_prediction_smart"],
+    "freelb": ["--task", "sentence_prediction_freelb", "--criterion", "sentence_prediction"],
 }

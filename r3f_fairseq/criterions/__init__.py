@@ -1,3 +1,7 @@
-"""R3F criteria; importing this package registers them with fairseq."""
+"""R3F and SMART criteria; importing this package registers them with fairseq."""
 
-from r3f_fairseq.criterions import label_smoothed_cross_entropy_r3f, sentence_prediction_r3f  # noqa: F401
+from r3f_fairseq.criterions import (  # noqa: F401
+    label_smoothed_cross_entropy_r3f,
+    sentence_prediction_r3f,
+    sentence_prediction_smart,
+)

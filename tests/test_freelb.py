@@ -1,0 +1,91 @@
+"""sentence_prediction_freelb (the FreeLB baseline's training step) on a tiny RoBERTa and real RTE data."""
+
+import pytest
+import torch
+from fairseq.tasks import FairseqTask
+
+from tests.helpers import batch, grads, helpers_no_dropout
+from r3f_fairseq.embedding_perturbation import perturbed_token_embeddings
+
+
+class PlainOptimizer:
+    """What train_step needs of a fairseq optimizer (fp32: backward is loss.backward)."""
+
+    def backward(self, loss):
+        loss.backward()
+
+
+def freelb(tiny_roberta, *flags):
+    return tiny_roberta("--task", "sentence_prediction_freelb", "--criterion", "sentence_prediction", *flags)
+
+
+def step(task, model, crit, sample, seed=0):
+    model.zero_grad()
+    torch.manual_seed(seed)
+    loss, sample_size, log = task.train_step(sample, model, crit, PlainOptimizer(), update_num=0)
+    return loss.detach(), grads(model), log
+
+
+def test_one_step_from_zero_is_the_standard_update_exactly(tiny_roberta):
+    cfg, task, model, crit = freelb(tiny_roberta, "--adv-steps", "1", "--adv-init-mag", "0")
+    sample = batch(task)
+    loss, g, log = step(task, model, crit, sample)
+    model.zero_grad()
+    torch.manual_seed(0)
+    ref_loss, _, _ = FairseqTask.train_step(task, sample, model, crit, PlainOptimizer(), update_num=0)
+    ref_g = grads(model)
+    assert torch.equal(loss, ref_loss.detach())
+    assert g.keys() == ref_g.keys()
+    for name in g:
+        assert torch.equal(g[name], ref_g[name]), name
+
+
+def test_the_update_is_the_mean_of_the_k_ascent_gradients(tiny_roberta):
+    k = 3
+    cfg, task, model, crit = freelb(tiny_roberta, "--adv-steps", str(k), "--adv-init-mag", "0.5",
+                                    "--adv-lr", "0.5", "--adv-max-norm", "0.8", *helpers_no_dropout())
+    sample = batch(task)
+    loss, g, log = step(task, model, crit, sample, seed=3)
+
+    # the same K passes, one by one, each with its own gradients
+    torch.manual_seed(3)
+    tokens = sample["net_input"]["src_tokens"]
+    delta, keep = task.initial_perturbation(model, tokens)
+    params = [(n, p) for n, p in model.named_parameters() if n in g]
+    per_step, losses = [], []
+    for _ in range(k):
+        delta.requires_grad_()
+        with perturbed_token_embeddings(model, tokens, lambda e: e + delta):
+            loss_k, _, _ = crit(model, sample)
+        *g_params, g_delta = torch.autograd.grad(loss_k, [p for _, p in params] + [delta])
+        per_step.append(g_params)
+        losses.append(loss_k.detach())
+        delta = task.ascend(delta.detach(), g_delta, keep)
+    assert len({round(x.item(), 6) for x in losses}) == k, "the perturbation did not change between passes"
+    torch.testing.assert_close(loss, sum(losses) / k)
+    for i, (name, _) in enumerate(params):
+        torch.testing.assert_close(g[name], sum(s[i] for s in per_step) / k, msg=name)
+
+
+def test_perturbation_stays_in_the_ball_and_off_padding(tiny_roberta):
+    cfg, task, model, crit = freelb(tiny_roberta, "--adv-init-mag", "1", "--adv-lr", "10", "--adv-max-norm", "0.3")
+    sample = batch(task)
+    tokens = sample["net_input"]["src_tokens"]
+    assert tokens.eq(task.source_dictionary.pad()).any(), "the batch needs padding for this test"
+    delta, keep = task.initial_perturbation(model, tokens)
+    assert delta[~keep].abs().max() == 0
+    delta = task.ascend(delta, torch.randn_like(delta), keep)
+    assert delta.flatten(1).norm(dim=1).max() <= 0.3 + 1e-6
+    assert delta[~keep].abs().max() == 0
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--adv-steps", "0"], "--adv-steps must be >= 1"),
+    (["--adv-steps", "-2"], "--adv-steps must be >= 1"),
+    (["--adv-lr", "-1"], "--adv-lr must be >= 0"),
+    (["--adv-init-mag", "-1"], "--adv-init-mag must be >= 0"),
+    (["--adv-max-norm", "-1"], "--adv-max-norm must be >= 0"),
+])
+def test_bad_flags_fail_at_start_up_naming_the_flag(tiny_roberta, flags, message):
+    with pytest.raises(ValueError, match=message):
+        freelb(tiny_roberta, *flags)
