@@ -31,6 +31,7 @@ setup(
         "regex",
         "safetensors",  # reading Hugging Face checkpoints (scripts/glue/convert_hf.sh)
         "sentencepiece",  # XLM-R's BPE (XNLI)
+        "matplotlib",  # figures (walltime, probing)
     ],
     extras_require={
         # tokenizers: the reference WordPiece implementation our tokenizer is tested against

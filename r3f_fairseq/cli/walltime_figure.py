@@ -1,0 +1,112 @@
+"""The paper's Figure 1 from sweep results: walltime to the best checkpoint, per method.
+
+    python -m r3f_fairseq.cli.walltime_figure --task SST-2 [--runs runs/glue] [--profile minilm-cpu] \
+        --png docs/figure1.png
+
+For every ``<runs>/<profile>/<TASK>/<METHOD>/seed*/`` run it takes the time
+from the start of fairseq-train to the validation that gave the run's best dev
+metric (from the timestamps in ``train.log``: total walltime minus the time
+from that validation to the end of the log), plots one point per seed and a bar
+at the median per method, and prints the numbers as a Markdown table.
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import statistics
+from datetime import datetime
+from typing import Dict, List
+
+from r3f_fairseq.cli.glue_table import METHOD_ORDER, _order
+
+_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \| INFO \| (\w+) \| (\{.*\})$")
+
+
+def walltime_to_best(run_dir: str) -> Dict[str, float]:
+    """``{"to_best_s", "total_s", "best_update"}`` of one run directory."""
+    with open(os.path.join(run_dir, "result.json"), encoding="utf-8") as f:
+        result = json.load(f)
+    stamps, best_stamp = [], None
+    log = os.path.join(run_dir, "train.log")
+    with open(log, encoding="utf-8") as f:
+        for line in f:
+            match = _STAMP.match(line.rstrip("\n"))
+            if not match:
+                continue
+            when = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").timestamp()
+            stamps.append(when)
+            if match.group(2) == "valid":
+                record = json.loads(match.group(3))
+                if int(float(record["valid_num_updates"])) == result["best_update"]:
+                    best_stamp = when  # the last validation at that update (end of epoch + interval)
+    if best_stamp is None:
+        raise ValueError(f"{log}: no validation at the best update {result['best_update']}")
+    total = float(result["walltime_s"])
+    return {"to_best_s": total - (stamps[-1] - best_stamp), "total_s": total, "best_update": result["best_update"]}
+
+
+def collect(runs: str, profile: str, task: str) -> Dict[str, List[Dict[str, float]]]:
+    by_method: Dict[str, List[Dict[str, float]]] = {}
+    for run_dir in sorted(glob.glob(os.path.join(runs, profile, task, "*", "seed*"))):
+        if os.path.isfile(os.path.join(run_dir, "result.json")):
+            method = os.path.basename(os.path.dirname(run_dir))
+            by_method.setdefault(method, []).append(walltime_to_best(run_dir))
+    if not by_method:
+        raise SystemExit(f"no runs under {os.path.join(runs, profile, task)}")
+    return {m: by_method[m] for m in _order(by_method, METHOD_ORDER)}
+
+
+def markdown(task: str, data: Dict[str, List[Dict[str, float]]]) -> str:
+    lines = [f"| {task} | seeds | walltime to best, median (s) | min - max (s) | total per run, median (s) |",
+             "|---|---:|---:|---:|---:|"]
+    for method, runs in data.items():
+        to_best = [r["to_best_s"] for r in runs]
+        lines.append(f"| {method} | {len(runs)} | {statistics.median(to_best):.0f} | "
+                     f"{min(to_best):.0f} - {max(to_best):.0f} | {statistics.median(r['total_s'] for r in runs):.0f} |")
+    return "\n".join(lines)
+
+
+def plot(task: str, data: Dict[str, List[Dict[str, float]]], png: str, title: str) -> None:
+    import logging
+
+    import matplotlib
+
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)  # fairseq's import turns on DEBUG logging
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1.3 * len(data) + 2, 3.5))
+    for i, (method, runs) in enumerate(data.items()):
+        values = [r["to_best_s"] for r in runs]
+        ax.bar(i, statistics.median(values), color="#9bbbd9", width=0.6)
+        ax.scatter([i] * len(values), values, color="#1f3b5a", s=14, zorder=3)
+    ax.set_xticks(range(len(data)), list(data))
+    ax.set_ylabel("walltime to best checkpoint (s)")
+    ax.set_title(title or f"{task}: walltime to best dev checkpoint (bar = median over seeds)", fontsize=9)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(png)), exist_ok=True)
+    fig.savefig(png, dpi=120)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", required=True, help="GLUE task directory name under the profile (e.g. SST-2)")
+    p.add_argument("--runs", default="runs/glue")
+    p.add_argument("--profile", default="minilm-cpu")
+    p.add_argument("--png", help="write the figure here")
+    p.add_argument("--title", default="")
+    args = p.parse_args(argv)
+    if not os.path.isdir(args.runs):
+        p.error(f"--runs {args.runs}: no such directory")
+    data = collect(args.runs, args.profile, args.task)
+    print(markdown(args.task, data))
+    if args.png:
+        plot(args.task, data, args.png, args.title)
+        print(f"\nwrote {args.png}")
+    return data
+
+
+if __name__ == "__main__":
+    main()
