@@ -22,6 +22,9 @@ def test_script_has_help(script):
     ("glue/cpu_results.sh", ["--glue-dir", "/nonexistent"], "--glue-dir /nonexistent: no such directory"),
     ("xnli/xnli.sh", ["evaluate", "--checkpoint", "/nonexistent.pt", "--xnli-bin", "x", "--out", "y"],
      "--checkpoint /nonexistent.pt: no such file"),
+    ("bench/cost.sh", ["--updates", "0"], "--updates must be >= 1"),
+    ("tables/walltime_figure.sh", ["--task", "SST-2", "--runs", "/nonexistent"], "--runs /nonexistent: no such directory"),
+    ("glue/compare_methods.sh", ["--glue-dir", "/nonexistent"], "--glue-dir /nonexistent: no such directory"),
 ])
 def test_script_rejects_bad_input(script, argv, message):
     proc = subprocess.run(["bash", str(SCRIPT_DIR / script), *argv], capture_output=True, text=True, timeout=300)

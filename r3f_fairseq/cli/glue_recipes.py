@@ -53,14 +53,16 @@ def _cpu(recipe: Recipe, lr: float, batch_size: int, updates: int) -> Recipe:
                   recipe.metrics, recipe.report_flag, recipe.regression)
 
 
-# minilm-cpu: a budget of updates that runs in 2-8 minutes per method on 2 CPU cores
-# (about 1-2.5 epochs of the small sets; for SST-2 / QQP / MNLI / QNLI a fraction of an epoch)
+# minilm-cpu: a budget of updates that runs in 2-8 minutes per method on 2 CPU cores (RTE: ~20)
+# (about 1-2.5 epochs of the small sets, 5 of RTE; for SST-2 / QQP / MNLI / QNLI a fraction of an epoch)
 MINILM_CPU: Dict[str, Recipe] = {
     "SST-2": _cpu(ROBERTA_LARGE["SST-2"], 1e-4, 32, 300),
     "MRPC": _cpu(ROBERTA_LARGE["MRPC"], 1e-4, 16, 350),
     "STS-B": _cpu(ROBERTA_LARGE["STS-B"], 1e-4, 16, 400),
     "CoLA": _cpu(ROBERTA_LARGE["CoLA"], 1e-4, 32, 300),
-    "RTE": _cpu(ROBERTA_LARGE["RTE"], 1e-4, 16, 400),
+    # RTE: at lr 1e-4 / 400 updates MiniLM memorises the 2,490 pairs without generalising
+    # (dev 54.5); lr 3e-5 for ~5 epochs is what gets it above chance (58.5 with std, seed 1)
+    "RTE": _cpu(ROBERTA_LARGE["RTE"], 3e-5, 16, 800),
     "QQP": _cpu(ROBERTA_LARGE["QQP"], 1e-4, 32, 400),
     "QNLI": _cpu(ROBERTA_LARGE["QNLI"], 1e-4, 32, 400),
     "MNLI": _cpu(ROBERTA_LARGE["MNLI"], 1e-4, 32, 600),

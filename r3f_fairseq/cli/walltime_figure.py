@@ -21,7 +21,7 @@ from typing import Dict, List
 
 from r3f_fairseq.cli.glue_table import METHOD_ORDER, _order
 
-_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \| INFO \| (\w+) \| (\{.*\})$")
+_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \| \w+ \| ([\w.]+) \| (.*)$")
 
 
 def walltime_to_best(run_dir: str) -> Dict[str, float]:
@@ -37,7 +37,7 @@ def walltime_to_best(run_dir: str) -> Dict[str, float]:
                 continue
             when = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").timestamp()
             stamps.append(when)
-            if match.group(2) == "valid":
+            if match.group(2) == "valid" and match.group(3).startswith("{"):
                 record = json.loads(match.group(3))
                 if int(float(record["valid_num_updates"])) == result["best_update"]:
                     best_stamp = when  # the last validation at that update (end of epoch + interval)
