@@ -32,10 +32,11 @@ setup(
         "safetensors",  # reading Hugging Face checkpoints (scripts/glue/convert_hf.sh)
         "sentencepiece",  # XLM-R's BPE (XNLI)
         "matplotlib",  # figures (walltime, probing)
+        "rouge-score",  # ROUGE for summarisation (r3f_fairseq.rouge)
     ],
     extras_require={
         # tokenizers: the reference WordPiece implementation our tokenizer is tested against
         "test": ["pytest>=7", "tokenizers"],
     },
-    entry_points={},
+    entry_points={"console_scripts": ["r3f-rouge = r3f_fairseq.rouge:main"]},
 )

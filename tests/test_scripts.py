@@ -25,6 +25,13 @@ def test_script_has_help(script):
     ("bench/cost.sh", ["--updates", "0"], "--updates must be >= 1"),
     ("tables/walltime_figure.sh", ["--task", "SST-2", "--runs", "/nonexistent"], "--runs /nonexistent: no such directory"),
     ("glue/compare_methods.sh", ["--glue-dir", "/nonexistent"], "--glue-dir /nonexistent: no such directory"),
+    ("summarization/prepare.sh", ["cnn_dm", "--raw", "/nonexistent", "--bpe-dir", "x", "--out-dir", "y"],
+     "--raw /nonexistent: no such directory"),
+    ("summarization/finetune.sh", ["cnn_dm", "r3f", "1", "--data", "/nonexistent"],
+     "--data /nonexistent: no dict.source.txt"),
+    ("summarization/generate.sh", ["--checkpoint", "/nonexistent.pt", "--data", "x", "--source", "y", "--out", "z",
+                                   "--bpe-dir", "w"], "--checkpoint /nonexistent.pt: no such file"),
+    ("summarization/rouge.sh", ["--hyp", "/nonexistent", "--ref", "/nonexistent"], "/nonexistent"),
 ])
 def test_script_rejects_bad_input(script, argv, message):
     proc = subprocess.run(["bash", str(SCRIPT_DIR / script), *argv], capture_output=True, text=True, timeout=300)
