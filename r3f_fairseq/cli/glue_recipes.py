@@ -99,4 +99,7 @@ METHODS: Dict[str, List[str]] = {
             "--eps", "1e-5", "--noise-type", "uniform", "--r3f-lambda", "0.7"],
     "smart": ["--task", "sentence_prediction", "--criterion", "sentence_prediction_smart"],
     "freelb": ["--task", "sentence_prediction_freelb", "--criterion", "sentence_prediction"],
+    # not a fine-tuning method: a linear probe on the frozen encoder (the probing experiments)
+    "probe": ["--task", "sentence_prediction_probe", "--criterion", "sentence_prediction",
+              "--classification-head-name", "probe_head"],
 }

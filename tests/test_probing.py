@@ -1,0 +1,100 @@
+"""The probing experiments' orchestration (stage order, chaining, resumption) and one real tiny run."""
+
+import json
+import os
+
+import pytest
+
+from r3f_fairseq.cli import probing, probing_table
+
+
+class Recorder(probing.Experiment):
+    """Experiment with fine-tuning and probing replaced by a log of the calls."""
+
+    def __init__(self, args, method="std", seed=1):
+        super().__init__(args, method, seed)
+        self.calls = []
+
+    def finetune(self, stage, task, restore):
+        self.calls.append(("finetune", stage, task, restore))
+        return f"/ckpt/{stage}/checkpoint_best.pt"
+
+    def probe(self, label, task, checkpoint, **where):
+        self.calls.append(("probe", task, checkpoint))
+        self.records.append({"experiment": self.args.experiment, "method": self.method, "seed": self.seed,
+                             "probe_task": task, "metric": "accuracy", "value": 50.0 + len(self.records), **where})
+
+
+def args_for(experiment, tmp_path, *extra):
+    return probing.parse_args([experiment, "--glue-dir", str(tmp_path), "--out-dir", str(tmp_path / "out"), *extra])
+
+
+def test_degradation_probes_the_first_task_after_every_stage_each_stage_from_the_last(tmp_path):
+    e = Recorder(args_for("degradation", tmp_path, "--chain", "SST-2", "QNLI", "RTE"))
+    probing.run_chain(e, "/pretrained.pt", cycles=1, probe_each_stage=True)
+    assert e.calls == [
+        ("finetune", "stage1_SST-2", "SST-2", "/pretrained.pt"), ("probe", "SST-2", "/ckpt/stage1_SST-2/checkpoint_best.pt"),
+        ("finetune", "stage2_QNLI", "QNLI", "/ckpt/stage1_SST-2/checkpoint_best.pt"),
+        ("probe", "SST-2", "/ckpt/stage2_QNLI/checkpoint_best.pt"),
+        ("finetune", "stage3_RTE", "RTE", "/ckpt/stage2_QNLI/checkpoint_best.pt"),
+        ("probe", "SST-2", "/ckpt/stage3_RTE/checkpoint_best.pt"),
+    ]
+    assert "after RTE" in probing_table.markdown(e.records)
+
+
+def test_retention_probes_a_task_when_it_comes_round_again_before_fine_tuning_on_it(tmp_path):
+    e = Recorder(args_for("retention", tmp_path, "--chain", "SST-2", "RTE"))
+    probing.run_chain(e, "/pretrained.pt", cycles=2, probe_each_stage=False)
+    assert e.calls == [
+        ("finetune", "stage1_SST-2", "SST-2", "/pretrained.pt"),
+        ("finetune", "stage2_RTE", "RTE", "/ckpt/stage1_SST-2/checkpoint_best.pt"),
+        ("probe", "SST-2", "/ckpt/stage2_RTE/checkpoint_best.pt"),
+        ("finetune", "stage3_SST-2", "SST-2", "/ckpt/stage2_RTE/checkpoint_best.pt"),
+        ("probe", "RTE", "/ckpt/stage3_SST-2/checkpoint_best.pt"),
+        ("finetune", "stage4_RTE", "RTE", "/ckpt/stage3_SST-2/checkpoint_best.pt"),
+    ]
+    assert [(r["probe_task"], r["cycle"]) for r in e.records] == [("SST-2", 2), ("RTE", 2)]
+    assert "| std / RTE |" in probing_table.markdown(e.records)
+
+
+def test_generalization_probes_every_task_on_the_sst2_encoder(tmp_path):
+    e = Recorder(args_for("generalization", tmp_path, "--probe-tasks", "MRPC", "rte"))
+    probing.run_generalization(e, "/pretrained.pt")
+    assert e.calls == [("finetune", "stage1_SST-2", "SST-2", "/pretrained.pt"),
+                       ("probe", "MRPC", "/ckpt/stage1_SST-2/checkpoint_best.pt"),
+                       ("probe", "RTE", "/ckpt/stage1_SST-2/checkpoint_best.pt")]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["degradation", "--probe-updates", "0"], "--probe-updates must be > 0"),
+    (["retention", "--chain", "SST-2", "RTF"], "unknown GLUE task 'RTF'"),
+    (["generalization", "--methods", "probe"], "invalid choice: 'probe'"),
+    (["degradation", "--probe-lr", "0"], "--probe-lr must be > 0"),
+])
+def test_bad_arguments_name_the_flag(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        probing.parse_args([*argv, "--glue-dir", str(tmp_path)])
+    assert message in capsys.readouterr().err
+
+
+def test_degradation_with_minilm_on_real_glue(shared_data, tmp_path):
+    """Two stages (RTE -> MRPC), 2 updates each, std: fine-tune, chain, probe, table, plot."""
+    out = tmp_path / "out"
+    probing.main(["degradation", "--methods", "std", "--chain", "RTE", "MRPC", "--updates", "2",
+                  "--probe-updates", "2", "--glue-dir", str(shared_data / "glue"), "--out-dir", str(out),
+                  "--data-dir", str(tmp_path / "data"), "--models-dir", str(tmp_path / "models")])
+    records = json.loads((out / "degradation" / "probes.json").read_text())
+    assert [(r["probe_task"], r["stage"], r["after"]) for r in records] == [("RTE", 1, "RTE"), ("RTE", 2, "MRPC")]
+    for name in ("table.md", "table.csv", "plot.png"):
+        assert (out / "degradation" / name).is_file()
+    root = out / "degradation" / "std" / "seed1"
+    stage1 = root / "stage1_RTE" / "minilm-cpu" / "RTE" / "std" / "seed1"
+    stage2 = root / "stage2_MRPC" / "minilm-cpu" / "MRPC" / "std" / "seed1"
+    command = json.loads((stage2 / "result.json").read_text())["command"]
+    assert f"--restore-file {stage1 / 'checkpoint_best.pt'}" in command
+    assert "--classification-head-name mrpc_head" in command
+    assert not (stage1 / "checkpoint_best.pt").exists(), "a used intermediate checkpoint was kept"
+    assert (stage2 / "checkpoint_best.pt").is_file() and (stage2 / "fairseq_args.txt").is_file()
+    probe = json.loads((root / "probe_stage2_MRPC" / "minilm-cpu" / "RTE" / "probe" / "seed1" / "result.json").read_text())
+    assert f"--restore-file {stage2 / 'checkpoint_best.pt'}" in probe["command"]
+    assert "--task sentence_prediction_probe" in probe["command"]
