@@ -1,7 +1,6 @@
 """The cost benchmark (scripts/bench/cost.sh) and the Figure-1 walltime plot, on tiny inputs."""
 
 import json
-import os
 
 import pytest
 

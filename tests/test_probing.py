@@ -1,7 +1,6 @@
 """The probing experiments' orchestration (stage order, chaining, resumption) and one real tiny run."""
 
 import json
-import os
 
 import pytest
 

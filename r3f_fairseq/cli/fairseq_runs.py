@@ -69,6 +69,12 @@ def fairseq(tool: str, args: Sequence[str], log_path: Optional[str] = None,
     return run
 
 
+def save_result(run_dir: str, result: Dict[str, object]) -> None:
+    """``run_dir/result.json``: what a run measured and the command that measured it."""
+    with open(os.path.join(run_dir, "result.json"), "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=1)
+
+
 def print_progress(prefix: str, total_updates: int, metric: str):
     """A ``progress`` callback printing one line per logged update / validation."""
     def show(tag: str, record: Dict[str, object]) -> None:

@@ -17,14 +17,13 @@ pass ``--pretrained roberta.large/model.pt``.
 """
 
 import argparse
-import json
 import os
 import shlex
 import sys
 from typing import Dict, List, Optional
 
 from r3f_fairseq import USER_DIR
-from r3f_fairseq.cli.fairseq_runs import fairseq, print_progress
+from r3f_fairseq.cli.fairseq_runs import fairseq, print_progress, save_result
 from r3f_fairseq.cli.glue_recipes import METHODS, PROFILES, Profile, Recipe
 from r3f_fairseq.data import glue
 from r3f_fairseq.data.download_glue import DEFAULT_OUT_DIR
@@ -194,8 +193,7 @@ def main(argv=None) -> Optional[Dict[str, object]]:
     result = {"task": args.task, "method": args.method, "seed": args.seed, "profile": args.profile,
               "walltime_s": round(run.seconds, 1), "updates": recipe.total_updates,
               **summarise(run, recipe), "command": shlex.join(["fairseq-train", *command])}
-    with open(os.path.join(out, "result.json"), "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1)
+    save_result(out, result)
     print(f"[glue] best dev {recipe.primary} {result['best'][recipe.primary]} at update "
           f"{result['best_update']}, {run.seconds:.0f} s", flush=True)
     return result

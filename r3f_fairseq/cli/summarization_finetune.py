@@ -13,14 +13,13 @@ command first), ``checkpoint_best.pt`` (lowest dev loss) and ``result.json``.
 """
 
 import argparse
-import json
 import os
 import shlex
 import sys
 from typing import List, Optional
 
 from r3f_fairseq import USER_DIR
-from r3f_fairseq.cli.fairseq_runs import fairseq, print_progress
+from r3f_fairseq.cli.fairseq_runs import fairseq, print_progress, save_result
 from r3f_fairseq.cli.summarization_recipes import BART_LARGE, METHODS, PROFILE_FLAGS, FinetuneRecipe
 
 REPO = os.path.dirname(USER_DIR)
@@ -107,8 +106,7 @@ def main(argv=None):
               "best_valid_loss": best and best["valid_loss"], "best_update": best and int(best["valid_num_updates"]),
               "checkpoint": os.path.join(out, "checkpoint_best.pt"),
               "command": shlex.join(["fairseq-train", *command])}
-    with open(os.path.join(out, "result.json"), "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1)
+    save_result(out, result)
     print(f"[summarization] best dev loss {result['best_valid_loss']} at update {result['best_update']}, "
           f"{run.seconds:.0f} s -> {result['checkpoint']}", flush=True)
     return result
