@@ -89,3 +89,13 @@ def test_perturbation_stays_in_the_ball_and_off_padding(tiny_roberta):
 def test_bad_flags_fail_at_start_up_naming_the_flag(tiny_roberta, flags, message):
     with pytest.raises(ValueError, match=message):
         freelb(tiny_roberta, *flags)
+
+
+def test_regression_target_trains(stsb_bin):
+    from tests import helpers
+
+    cfg, task, model, crit = helpers.build(stsb_bin, *helpers.TINY_ROBERTA, "--num-classes", "1",
+                                           "--regression-target", "--task", "sentence_prediction_freelb",
+                                           "--criterion", "sentence_prediction", "--adv-steps", "2")
+    loss, g, log = step(task, model, crit, batch(task))
+    assert torch.isfinite(loss) and g and all(torch.isfinite(v).all() for v in g.values())
