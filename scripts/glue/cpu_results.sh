@@ -4,7 +4,7 @@
 #   2. MRPC, STS-B, CoLA and RTE with std / r3f / r4f, seed 1 (full train sets);
 #   3. seeds 2 and 3 of CoLA (a 3-seed sweep for Table 2's median / best);
 #   4. Table 2 from runs/glue (Markdown on stdout, CSV in runs/glue/table2.csv).
-# Usage: scripts/glue/cpu_results.sh [--glue-dir DIR]   (about 2 hours on 2 cores)
+# Usage: scripts/glue/cpu_results.sh [--glue-dir DIR]   (about 3 hours on 2 cores; RTE alone about 1.5)
 set -euo pipefail
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
   sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0
