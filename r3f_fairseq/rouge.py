@@ -38,6 +38,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from rouge_score import rouge_scorer, tokenizers
 
+from r3f_fairseq.data.summarization import check_aligned, read_lines
+
 #: the metrics computed for every example, in output order
 METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
@@ -47,25 +49,9 @@ METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
 
 def read_summaries(path: str) -> List[str]:
-    """One summary per line, stripped. A blank line is a ``ValueError`` naming ``path:lineno``."""
-    summaries = []
-    with open(path, encoding="utf-8") as f:
-        try:
-            for lineno, line in enumerate(f, 1):
-                text = line.strip()
-                if not text:
-                    raise ValueError(f"{path}:{lineno}: empty line (expected one non-empty summary per line)")
-                summaries.append(text)
-        except UnicodeDecodeError as e:
-            raise ValueError(f"{path}: not UTF-8 text ({e})") from None
-    return summaries
-
-
-def check_aligned(hyp_path: str, hyps: Sequence[str], ref_path: str, refs: Sequence[str]) -> None:
-    """Raise ``ValueError`` unless the hypothesis and reference files have as many lines."""
-    if len(hyps) != len(refs):
-        raise ValueError(f"{hyp_path} has {len(hyps)} lines but {ref_path} has {len(refs)}; "
-                         f"expected one hypothesis per reference")
+    """One summary per line, stripped. A blank line is a ``ValueError`` naming ``path:lineno``;
+    hypotheses and references are then paired line by line with :func:`check_aligned`."""
+    return [line.strip() for line in read_lines(path)]
 
 
 # ---------------------------------------------------------------------------

@@ -37,20 +37,17 @@ from typing import Dict, List, Optional
 
 import torch
 
-# method -> (fairseq flags, paper's cost model in forward-pass units)
+from r3f_fairseq.cli.glue_recipes import METHODS as GLUE_METHODS
+
+# method -> (fairseq flags: the GLUE methods' own, plus the step counts; paper's cost model in forward units)
 METHODS: Dict[str, tuple] = {
-    "std": (["--task", "sentence_prediction", "--criterion", "sentence_prediction"], "3"),
-    "r3f": (["--task", "sentence_prediction", "--criterion", "sentence_prediction_r3f",
-             "--eps", "1e-5", "--noise-type", "uniform", "--r3f-lambda", "0.7"], "4"),
-    "r4f": (["--task", "sentence_prediction_r4f", "--criterion", "sentence_prediction_r3f",
-             "--eps", "1e-5", "--noise-type", "uniform", "--r3f-lambda", "0.7"], "4"),
-    "smart-s1": (["--task", "sentence_prediction", "--criterion", "sentence_prediction_smart",
-                  "--smart-steps", "1"], "3+3S = 6"),
-    "freelb-k2": (["--task", "sentence_prediction_freelb", "--criterion", "sentence_prediction",
-                   "--adv-steps", "2"], "3+3S = 6 (S = K-1)"),
-    "freelb-k3": (["--task", "sentence_prediction_freelb", "--criterion", "sentence_prediction",
-                   "--adv-steps", "3"], "3+3S = 9 (S = K-1)"),
-    "upstream-r3f": (["--task", "sentence_prediction", "--criterion", "sentence_prediction"], "4"),
+    "std": (GLUE_METHODS["std"], "3"),
+    "r3f": (GLUE_METHODS["r3f"], "4"),
+    "r4f": (GLUE_METHODS["r4f"], "4"),
+    "smart-s1": (GLUE_METHODS["smart"] + ["--smart-steps", "1"], "3+3S = 6"),
+    "freelb-k2": (GLUE_METHODS["freelb"] + ["--adv-steps", "2"], "3+3S = 6 (S = K-1)"),
+    "freelb-k3": (GLUE_METHODS["freelb"] + ["--adv-steps", "3"], "3+3S = 9 (S = K-1)"),
+    "upstream-r3f": (GLUE_METHODS["std"], "4"),  # its criterion replaces the stock one in make_methods
 }
 ROBERTA_BASE = ["--arch", "roberta_base", "--max-positions", "512"]
 
@@ -263,15 +260,15 @@ def parse_args(argv=None):
 
 
 def minilm(args):
-    from r3f_fairseq import USER_DIR
+    from r3f_fairseq.cli import glue_finetune
+    from r3f_fairseq.cli.glue_recipes import PROFILES
 
-    directory = args.minilm_dir or os.path.join(os.path.dirname(USER_DIR), "runs", "glue", "models", "all-MiniLM-L6-v2")
-    if not os.path.isfile(os.path.join(directory, "model.pt")):
-        from r3f_fairseq.conversion.hf_bert import convert, installed_minilm_dir
-
-        convert(installed_minilm_dir(), directory)
+    pretrained = glue_finetune.pretrained_model(PROFILES["minilm-cpu"], argparse.Namespace(
+        pretrained=os.path.join(args.minilm_dir, "model.pt") if args.minilm_dir else None,
+        models_dir=os.path.join(glue_finetune.DEFAULT_RUNS, "models")))  # converted on first use
+    directory = os.path.dirname(pretrained)
     with open(os.path.join(directory, "fairseq_args.txt"), encoding="utf-8") as f:
-        flags = [x for x in f.read().split()]
+        flags = f.read().split()
     state = torch.load(os.path.join(directory, "model.pt"), map_location="cpu", weights_only=False)["model"]
     return os.path.join(directory, "dict.txt"), flags, state
 

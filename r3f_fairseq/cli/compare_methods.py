@@ -15,8 +15,7 @@ import argparse
 import os
 
 from r3f_fairseq.cli import demo, glue_finetune, glue_table, walltime_figure
-
-METHODS = ("std", "r3f", "r4f", "smart", "freelb")
+from r3f_fairseq.cli.glue_recipes import FINETUNING_METHODS
 
 
 def main(argv=None) -> None:
@@ -26,7 +25,7 @@ def main(argv=None) -> None:
     p.add_argument("--train-examples", type=int, default=10000)
     p.add_argument("--updates", type=int, default=200)
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    p.add_argument("--methods", nargs="+", choices=FINETUNING_METHODS, default=list(FINETUNING_METHODS))
     p.add_argument("--png", help="write the Figure-1 style plot here")
     args = p.parse_args(argv)
     for flag in ("train_examples", "updates", "seeds"):

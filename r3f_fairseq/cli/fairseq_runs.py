@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 
 @dataclass
@@ -67,6 +67,14 @@ def fairseq(tool: str, args: Sequence[str], log_path: Optional[str] = None,
     if returncode != 0:
         raise RuntimeError(f"{tool} failed with exit code {returncode}:\n{output[-5000:]}")
     return run
+
+
+def split_fairseq_flags(argv: Sequence[str]) -> Tuple[List[str], Optional[List[str]]]:
+    """``(our arguments, the fairseq flags after "--")``; the latter is None without a "--"."""
+    argv = list(argv)
+    if "--" not in argv:
+        return argv, None
+    return argv[:argv.index("--")], argv[argv.index("--") + 1:]
 
 
 def save_result(run_dir: str, result: Dict[str, object]) -> None:

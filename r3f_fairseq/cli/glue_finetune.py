@@ -23,7 +23,7 @@ import sys
 from typing import Dict, List, Optional
 
 from r3f_fairseq import USER_DIR
-from r3f_fairseq.cli.fairseq_runs import fairseq, print_progress, save_result
+from r3f_fairseq.cli.fairseq_runs import fairseq, print_progress, save_result, split_fairseq_flags
 from r3f_fairseq.cli.glue_recipes import METHODS, PROFILES, Profile, Recipe
 from r3f_fairseq.data import glue
 from r3f_fairseq.data.download_glue import DEFAULT_OUT_DIR
@@ -33,6 +33,7 @@ SHARED_GLUE = os.path.join(os.path.dirname(REPO), "shared", "data", "glue")
 # data/glue once scripts/glue/download.sh has filled it, else the shared copy
 DEFAULT_GLUE = DEFAULT_OUT_DIR if os.path.isdir(DEFAULT_OUT_DIR) else SHARED_GLUE
 DEFAULT_BPE = os.path.join(os.path.dirname(REPO), "shared", "data", "gpt2_bpe")
+DEFAULT_RUNS = os.path.join(REPO, "runs", "glue")  # --out-dir: runs, and the data/ and models/ they share
 
 
 def prepared_data(task: str, profile: Profile, args) -> str:
@@ -135,17 +136,16 @@ def parse_args(argv=None):
                    "script filled it, else ../shared/data/glue)")
     p.add_argument("--bpe-dir", default=DEFAULT_BPE, help="GPT-2 BPE files (roberta-large profile)")
     p.add_argument("--pretrained", help="fairseq checkpoint to fine-tune (default for minilm-cpu: converted MiniLM)")
-    p.add_argument("--out-dir", default=os.path.join(REPO, "runs", "glue"))
+    p.add_argument("--out-dir", default=DEFAULT_RUNS)
     p.add_argument("--data-dir", help="prepared data (default OUT/data)")
     p.add_argument("--bin-dir", help="an already prepared <TASK>-bin to train on as it is (e.g. the MNLI-bin "
                    "of `xnli prepare`, with XLM-R's sentencepiece)")
     p.add_argument("--models-dir", help="converted models (default OUT/models)")
     p.add_argument("--updates", type=int, help="override the recipe's total updates (warm-up stays 6%%)")
     p.add_argument("--dry-run", action="store_true", help="print the fairseq-train command and exit")
-    argv = list(sys.argv[1:] if argv is None else argv)
-    extra = argv[argv.index("--") + 1:] if "--" in argv else []
-    args = p.parse_args(argv[: len(argv) - len(extra) - (1 if "--" in argv else 0)])
-    args.extra = extra
+    own, extra = split_fairseq_flags(sys.argv[1:] if argv is None else argv)
+    args = p.parse_args(own)
+    args.extra = extra or []
     try:
         args.task = glue.get_task(args.task).name
     except ValueError as e:

@@ -103,3 +103,5 @@ METHODS: Dict[str, List[str]] = {
     "probe": ["--task", "sentence_prediction_probe", "--criterion", "sentence_prediction",
               "--classification-head-name", "probe_head"],
 }
+# the fine-tuning methods, in the order tables list them
+FINETUNING_METHODS = tuple(m for m in METHODS if m != "probe")

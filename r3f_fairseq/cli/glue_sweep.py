@@ -13,17 +13,18 @@ import os
 import sys
 
 from r3f_fairseq.cli import glue_finetune
+from r3f_fairseq.cli.fairseq_runs import split_fairseq_flags
 
 
 def main(argv=None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv, fairseq_flags = split_fairseq_flags(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, default=10, help="number of seeds (default 10, as the paper)")
     p.add_argument("--first-seed", type=int, default=1)
-    own, rest = p.parse_known_args([a for a in argv if a != "--"][: _until_dashes(argv)])
+    own, rest = p.parse_known_args(argv)
     if own.seeds <= 0:
         p.error("--seeds must be > 0")
-    passthrough = rest + argv[_until_dashes(argv):]
+    passthrough = rest + (["--", *fairseq_flags] if fairseq_flags is not None else [])
     for seed in range(own.first_seed, own.first_seed + own.seeds):
         args = glue_finetune.parse_args(passthrough[:2] + [str(seed)] + passthrough[2:])
         done = os.path.join(glue_finetune.run_dir(args.out_dir, args.profile, args.task, args.method, seed),
@@ -32,10 +33,6 @@ def main(argv=None) -> None:
             print(f"[sweep] seed {seed}: done already ({done})", flush=True)
             continue
         glue_finetune.main(passthrough[:2] + [str(seed)] + passthrough[2:])
-
-
-def _until_dashes(argv):
-    return argv.index("--") if "--" in argv else len(argv)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,10 @@ import sys
 from collections import defaultdict
 from typing import Dict, List, Tuple
 
+from r3f_fairseq.cli.glue_recipes import FINETUNING_METHODS
 from r3f_fairseq.data.glue import GLUE_TASKS
 
-METHOD_ORDER = ["std", "r3f", "r4f", "smart", "freelb"]
+METHOD_ORDER = list(FINETUNING_METHODS)
 METRIC_NAMES = {"accuracy": "Acc", "mcc": "MCC", "f1": "F1", "pearson": "Pearson", "spearman": "Spearman"}
 
 

@@ -31,10 +31,9 @@ import shutil
 from typing import Dict, List, Optional
 
 from r3f_fairseq.cli import glue_finetune
-from r3f_fairseq.cli.glue_recipes import METHODS, PROFILES
+from r3f_fairseq.cli.glue_recipes import FINETUNING_METHODS, PROFILES
 
 EXPERIMENTS = ("generalization", "degradation", "retention")
-FINETUNE_METHODS = tuple(m for m in METHODS if m != "probe")
 PROBE_TASKS = ("CoLA", "MRPC", "STS-B", "QNLI", "QQP", "RTE")  # the paper's six, with STS-B for the missing MNLI
 CHAIN = ("SST-2", "QNLI", "QQP", "RTE")
 
@@ -89,9 +88,6 @@ class Experiment:
                              "probe_task": task, "metric": result["metric"],
                              "value": result["best"][result["metric"]], **where})
 
-    def done(self, stage_dir: str, task: str) -> bool:
-        return os.path.isfile(self._result(os.path.join(self.root, stage_dir), task, self.method))
-
 
 def forget(checkpoint: Optional[str], keep: bool) -> None:
     if checkpoint and not keep and os.path.isfile(checkpoint) and "/stage" in checkpoint:
@@ -126,7 +122,7 @@ def run_chain(e: Experiment, pretrained: str, cycles: int, probe_each_stage: boo
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("experiment", choices=EXPERIMENTS)
-    p.add_argument("--methods", nargs="+", choices=FINETUNE_METHODS, default=["std", "r3f", "r4f"])
+    p.add_argument("--methods", nargs="+", choices=FINETUNING_METHODS, default=["std", "r3f", "r4f"])
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--profile", choices=sorted(PROFILES), default="minilm-cpu")
     p.add_argument("--pretrained", help="the checkpoint every chain starts from (default for minilm-cpu: "
@@ -162,9 +158,8 @@ def parse_args(argv=None):
         p.error(f"--glue-dir {args.glue_dir}: no such directory")
     if args.pretrained and not os.path.isfile(args.pretrained):
         p.error(f"--pretrained {args.pretrained}: no such file")
-    glue_runs = os.path.join(glue_finetune.REPO, "runs", "glue")
-    args.data_dir = args.data_dir or os.path.join(glue_runs, "data")
-    args.models_dir = args.models_dir or os.path.join(glue_runs, "models")
+    args.data_dir = args.data_dir or os.path.join(glue_finetune.DEFAULT_RUNS, "data")
+    args.models_dir = args.models_dir or os.path.join(glue_finetune.DEFAULT_RUNS, "models")
     return args
 
 

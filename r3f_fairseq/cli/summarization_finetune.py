@@ -19,7 +19,7 @@ import sys
 from typing import List, Optional
 
 from r3f_fairseq import USER_DIR
-from r3f_fairseq.cli.fairseq_runs import fairseq, print_progress, save_result
+from r3f_fairseq.cli.fairseq_runs import fairseq, print_progress, save_result, split_fairseq_flags
 from r3f_fairseq.cli.summarization_recipes import BART_LARGE, METHODS, PROFILE_FLAGS, FinetuneRecipe
 
 REPO = os.path.dirname(USER_DIR)
@@ -48,8 +48,7 @@ def train_command(data: str, method: str, seed: int, recipe: FinetuneRecipe, pro
 def parse_args(argv=None):
     from r3f_fairseq.data.prepare_summarization import DATASETS
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    own, extra = split_fairseq_flags(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                                 usage="%(prog)s DATASET METHOD SEED --data BIN [options] [-- fairseq-train flags]")
     p.add_argument("dataset", choices=DATASETS)
@@ -63,8 +62,8 @@ def parse_args(argv=None):
     p.add_argument("--max-tokens", type=int, help="override the recipe's max tokens per batch")
     p.add_argument("--update-freq", type=int, help="override the recipe's update frequency")
     p.add_argument("--dry-run", action="store_true", help="print the fairseq-train command and exit")
-    args = p.parse_args(argv[: len(argv) - len(extra) - (1 if "--" in argv else 0)])
-    args.extra = extra
+    args = p.parse_args(own)
+    args.extra = extra or []
     if not os.path.isfile(os.path.join(args.data, "dict.source.txt")):
         p.error(f"--data {args.data}: no dict.source.txt (a prepare_summarization bin directory)")
     if args.profile == "bart-large" and not args.pretrained:

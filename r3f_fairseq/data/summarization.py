@@ -24,22 +24,29 @@ class MalformedPair(ValueError):
 
 
 def read_lines(path: str) -> List[str]:
-    with open(path, encoding="utf-8", newline="\n") as f:
-        lines = [line.rstrip("\n").rstrip("\r") for line in f]
+    """One example per line; an empty line or a file that is not UTF-8 is an error naming it."""
+    try:
+        with open(path, encoding="utf-8", newline="\n") as f:
+            lines = [line.rstrip("\n").rstrip("\r") for line in f]
+    except UnicodeDecodeError as e:
+        raise MalformedPair(f"{path}: not UTF-8 text ({e})") from None
     for i, line in enumerate(lines, start=1):
         if not line.strip():
             raise MalformedPair(f"{path}:{i}: empty line (one example per line expected)")
     return lines
 
 
+def check_aligned(path_a: str, lines_a: Sequence[str], path_b: str, lines_b: Sequence[str]) -> None:
+    """Line i of one file pairs with line i of the other: the counts must agree."""
+    if len(lines_a) != len(lines_b):
+        raise MalformedPair(f"{path_a} has {len(lines_a)} lines but {path_b} has {len(lines_b)}: "
+                            "the two files must be aligned line by line")
+
+
 def read_parallel(source_path: str, target_path: str) -> Pairs:
     """The (sources, targets) of a ``.source``/``.target`` file pair, checked."""
     sources, targets = read_lines(source_path), read_lines(target_path)
-    if len(sources) != len(targets):
-        raise MalformedPair(
-            f"{source_path} has {len(sources)} lines but {target_path} has {len(targets)}: "
-            "source and target must be aligned line by line"
-        )
+    check_aligned(source_path, sources, target_path, targets)
     return sources, targets
 
 

@@ -107,5 +107,5 @@ class SentencePredictionFreeLBTask(SentencePredictionTask):
             if not last:
                 delta = self.ascend(delta.detach(), delta.grad.detach(), keep)
         # metrics of the first pass (closest to clean); loss = the mean over the K passes
-        logging_output = dict(first_log, loss=total_loss.data if torch.is_tensor(total_loss) else total_loss)
+        logging_output = dict(first_log, loss=total_loss.data)
         return total_loss, sample_size, logging_output
