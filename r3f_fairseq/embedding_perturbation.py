@@ -15,8 +15,9 @@ The same mechanism carries SMART's and FreeLB's adversarial perturbations.
 """
 
 from contextlib import contextmanager
-from typing import Callable, Iterator, List
+from typing import Callable, Dict, Iterator, List
 
+import torch
 from torch import Tensor, nn
 
 
@@ -72,6 +73,25 @@ def perturbed_token_embeddings(
             f"{type(model).__name__}: the encoder's token embedding was never called on "
             "this batch's src_tokens, so the perturbation could not reach the model"
         )
+
+
+def doubled(net_input: Dict) -> Dict:
+    """``net_input`` with every batch-first tensor stacked on itself: rows
+    ``[:B]`` and ``[B:]`` are two copies of the batch, for running a clean and a
+    perturbed pass as one forward of 2B sentences."""
+    size = net_input["src_tokens"].size(0)
+    return {k: torch.cat([v, v]) if torch.is_tensor(v) and v.dim() > 0 and v.size(0) == size else v
+            for k, v in net_input.items()}
+
+
+def on_second_half(perturb: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    """``perturb`` applied to rows ``[B:]`` of a doubled batch's embeddings only."""
+
+    def apply(embeddings: Tensor) -> Tensor:
+        clean, copy = embeddings.chunk(2)
+        return torch.cat([clean, perturb(copy)])
+
+    return apply
 
 
 class _Recorded:

@@ -191,3 +191,41 @@ def test_unknown_noise_type_is_rejected_by_the_parser(tiny_roberta, capsys):
     with pytest.raises(SystemExit):
         r3f(tiny_roberta, "--noise-type", "gaussian")
     assert "--noise-type" in capsys.readouterr().err
+
+
+def test_joint_forward_is_the_same_loss_and_gradients_as_two_passes(tiny_roberta):
+    """--r3f-joint-forward (clean and noised copies as one batch of 2B) computes the
+    same function: with dropout off and the same seed the noise is the same draw,
+    so loss, logged metrics and gradients match the two-pass path."""
+    results = []
+    for joint in ([], ["--r3f-joint-forward"]):
+        cfg, task, model, crit = r3f(tiny_roberta, "--eps", "0.1", "--r3f-lambda", "0.7", *NO_DROPOUT, *joint)
+        assert crit.joint_forward == bool(joint)
+        if results:
+            model.load_state_dict(results[0][3])  # the same weights for both paths
+        model.train()
+        loss, g, log = loss_and_grads(model, crit, batch(task), seed=3)
+        results.append((loss, g, log, model.state_dict()))
+    (loss, g, log, _), (joint_loss, joint_g, joint_log, _) = results
+    assert joint_log["symm_kl"].item() > 0
+    assert joint_loss.item() == pytest.approx(loss.item(), rel=1e-5)
+    assert joint_log["symm_kl"].item() == pytest.approx(log["symm_kl"].item(), rel=1e-3)
+    assert joint_log["ncorrect"] == log["ncorrect"] and joint_log["sample_size"] == log["sample_size"]
+    assert g.keys() == joint_g.keys()
+    for name in g:
+        assert torch.allclose(g[name], joint_g[name], rtol=1e-4, atol=1e-6), name
+
+
+def test_joint_forward_with_a_regression_target(stsb_bin):
+    flags = [*TINY_ROBERTA, "--num-classes", "1", "--regression-target", "--criterion", "sentence_prediction_r3f",
+             "--eps", "0.1", "--r3f-joint-forward", *NO_DROPOUT]
+    cfg, task, model, crit = build(stsb_bin, *flags)
+    sample = batch(task)
+    model.train()
+    torch.manual_seed(0)
+    loss, sample_size, log = crit(model, sample)
+    from fairseq.criterions.sentence_prediction import SentencePredictionCriterion
+
+    stock = SentencePredictionCriterion(cfg.criterion, task)(model, sample)[0]
+    assert sample_size == 8 and log["sq_diff"].item() > 0
+    assert loss.item() == pytest.approx(stock.item() + log["sq_diff"].item(), rel=1e-5)

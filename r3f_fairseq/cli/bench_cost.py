@@ -43,6 +43,7 @@ from r3f_fairseq.cli.glue_recipes import METHODS as GLUE_METHODS
 METHODS: Dict[str, tuple] = {
     "std": (GLUE_METHODS["std"], "3"),
     "r3f": (GLUE_METHODS["r3f"], "4"),
+    "r3f-joint": (GLUE_METHODS["r3f"] + ["--r3f-joint-forward"], "4"),
     "r4f": (GLUE_METHODS["r4f"], "4"),
     "smart-s1": (GLUE_METHODS["smart"] + ["--smart-steps", "1"], "3+3S = 6"),
     "freelb-k2": (GLUE_METHODS["freelb"] + ["--adv-steps", "2"], "3+3S = 6 (S = K-1)"),
