@@ -112,3 +112,30 @@ def test_table_takes_median_and_best_of_each_tasks_own_metric():
     assert "| r3f | - | 85.0 / 90.0 (n=3) |" in table and "| std | 40.0 / 40.0 (n=1) | - |" in table
     assert "| MRPC | r3f | F1 85.0, Acc 75.0 |" in table  # medians of each metric
     assert "| r3f | - | 20 s |" in table
+
+
+def test_a_fine_tuned_checkpoint_takes_its_architecture_and_vocabulary_from_the_converted_model(tmp_path):
+    """--pretrained beside a converted model's files uses them; a checkpoint of an
+    earlier run (no fairseq_args.txt beside it) uses the converted MiniLM in --models-dir."""
+    import argparse
+
+    profile = PROFILES["minilm-cpu"]
+    base = tmp_path / "models" / "all-MiniLM-L6-v2"
+    other = tmp_path / "other-converted"
+    stage = tmp_path / "stage1"
+    for directory, arch in ((base, "--arch roberta_bert --encoder-layers 6"), (other, "--arch roberta_bert --encoder-layers 2")):
+        directory.mkdir(parents=True)
+        (directory / "fairseq_args.txt").write_text(arch + "\n")
+        (directory / "model.pt").write_bytes(b"")
+    stage.mkdir()
+    (stage / "checkpoint_best.pt").write_bytes(b"")
+
+    def where(pretrained):
+        return argparse.Namespace(pretrained=str(pretrained), models_dir=str(tmp_path / "models"))
+
+    assert glue_finetune.converted_model_files(profile, where(other / "model.pt")) == str(other)
+    assert glue_finetune.model_flags(profile, where(other / "model.pt")) == [
+        "--arch", "roberta_bert", "--encoder-layers", "2", "--cpu"]
+    assert glue_finetune.converted_model_files(profile, where(stage / "checkpoint_best.pt")) == str(base)
+    assert glue_finetune.architecture_flags(profile, where(stage / "checkpoint_best.pt")) == [
+        "--arch", "roberta_bert", "--encoder-layers", "6"]

@@ -93,7 +93,8 @@ def test_degradation_with_minilm_on_real_glue(shared_data, tmp_path):
     assert f"--restore-file {stage1 / 'checkpoint_best.pt'}" in command
     assert "--classification-head-name mrpc_head" in command
     assert not (stage1 / "checkpoint_best.pt").exists(), "a used intermediate checkpoint was kept"
-    assert (stage2 / "checkpoint_best.pt").is_file() and (stage2 / "fairseq_args.txt").is_file()
+    assert (stage2 / "checkpoint_best.pt").is_file()
+    assert "--arch roberta_bert" in command, "the architecture flags come from the converted model"
     probe = json.loads((root / "probe_stage2_MRPC" / "minilm-cpu" / "RTE" / "probe" / "seed1" / "result.json").read_text())
     assert f"--restore-file {stage2 / 'checkpoint_best.pt'}" in probe["command"]
     assert "--task sentence_prediction_probe" in probe["command"]

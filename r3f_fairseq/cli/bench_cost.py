@@ -264,14 +264,12 @@ def minilm(args):
     from r3f_fairseq.cli import glue_finetune
     from r3f_fairseq.cli.glue_recipes import PROFILES
 
-    pretrained = glue_finetune.pretrained_model(PROFILES["minilm-cpu"], argparse.Namespace(
-        pretrained=os.path.join(args.minilm_dir, "model.pt") if args.minilm_dir else None,
-        models_dir=os.path.join(glue_finetune.DEFAULT_RUNS, "models")))  # converted on first use
-    directory = os.path.dirname(pretrained)
-    with open(os.path.join(directory, "fairseq_args.txt"), encoding="utf-8") as f:
-        flags = f.read().split()
-    state = torch.load(os.path.join(directory, "model.pt"), map_location="cpu", weights_only=False)["model"]
-    return os.path.join(directory, "dict.txt"), flags, state
+    profile = PROFILES["minilm-cpu"]
+    where = argparse.Namespace(pretrained=os.path.join(args.minilm_dir, "model.pt") if args.minilm_dir else None,
+                               models_dir=os.path.join(glue_finetune.DEFAULT_RUNS, "models"))  # converted on first use
+    flags = glue_finetune.architecture_flags(profile, where)
+    state = torch.load(glue_finetune.pretrained_model(profile, where), map_location="cpu", weights_only=False)["model"]
+    return os.path.join(glue_finetune.converted_model_files(profile, where), "dict.txt"), flags, state
 
 
 def main(argv=None):

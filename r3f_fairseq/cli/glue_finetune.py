@@ -48,7 +48,7 @@ def prepared_data(task: str, profile: Profile, args) -> str:
     if os.path.isdir(bin_dir):
         return bin_dir
     if kind == "wordpiece":
-        model_dir = os.path.dirname(pretrained_model(profile, args))
+        model_dir = converted_model_files(profile, args)
         encoder = WordPieceEncoder(os.path.join(model_dir, "vocab.txt"), os.path.join(model_dir, "dict.txt"))
     else:
         encoder = Gpt2BpeEncoder(args.bpe_dir)
@@ -64,6 +64,11 @@ def pretrained_model(profile: Profile, args) -> str:
         return args.pretrained
     if profile.name != "minilm-cpu":
         raise SystemExit(f"--pretrained is required for --profile {profile.name} (e.g. roberta.large/model.pt)")
+    return converted_minilm(args)
+
+
+def converted_minilm(args) -> str:
+    """``<models-dir>/all-MiniLM-L6-v2/model.pt``, converted on first use."""
     path = os.path.join(args.models_dir, "all-MiniLM-L6-v2", "model.pt")
     if not os.path.isfile(path):
         from r3f_fairseq.conversion.hf_bert import convert, installed_minilm_dir
@@ -73,21 +78,36 @@ def pretrained_model(profile: Profile, args) -> str:
     return path
 
 
-def model_flags(profile: Profile, pretrained: str) -> List[str]:
-    args_file = os.path.join(os.path.dirname(pretrained), "fairseq_args.txt")
-    if profile.name == "minilm-cpu":
-        with open(args_file, encoding="utf-8") as f:
-            return f.read().split() + profile.flags
-    return list(profile.flags)
+def converted_model_files(profile: Profile, args) -> str:
+    """The directory holding the converted model's ``fairseq_args.txt``,
+    ``vocab.txt`` and ``dict.txt`` (minilm-cpu): beside ``--pretrained`` when
+    it is a converted model, else the converted all-MiniLM-L6-v2 it was
+    fine-tuned from (a checkpoint of an earlier run, e.g. a probing stage)."""
+    beside = os.path.dirname(pretrained_model(profile, args))
+    if os.path.isfile(os.path.join(beside, "fairseq_args.txt")):
+        return beside
+    return os.path.dirname(converted_minilm(args))
+
+
+def architecture_flags(profile: Profile, args) -> List[str]:
+    """minilm-cpu: the converted model's ``fairseq_args.txt``; other profiles name their arch in their flags."""
+    if profile.name != "minilm-cpu":
+        return []
+    with open(os.path.join(converted_model_files(profile, args), "fairseq_args.txt"), encoding="utf-8") as f:
+        return f.read().split()
+
+
+def model_flags(profile: Profile, args) -> List[str]:
+    return architecture_flags(profile, args) + profile.flags
 
 
 def train_command(task: str, method: str, seed: int, recipe: Recipe, profile: Profile, data: str,
-                  pretrained: str, save_dir: str, extra: List[str]) -> List[str]:
+                  pretrained: str, save_dir: str, extra: List[str], model_args: List[str]) -> List[str]:
     validate_every = max(1, recipe.total_updates // 5)
     command = [
         data, "--user-dir", USER_DIR, "--seed", str(seed), "--save-dir", save_dir,
         "--restore-file", pretrained, "--reset-optimizer", "--reset-dataloader", "--reset-meters",
-        *model_flags(profile, pretrained), *METHODS[method],
+        *model_args, *METHODS[method],
         "--num-classes", str(recipe.num_classes), "--init-token", "0",
         *(["--separator-token", "2"] if profile.separator_token else []),
         "--required-batch-size-multiple", "1", "--batch-size", str(recipe.batch_size),
@@ -181,7 +201,8 @@ def main(argv=None) -> Optional[Dict[str, object]]:
     pretrained = pretrained_model(profile, args)
     data = args.bin_dir or prepared_data(args.task, profile, args)
     out = run_dir(args.out_dir, args.profile, args.task, args.method, args.seed)
-    command = train_command(args.task, args.method, args.seed, recipe, profile, data, pretrained, out, args.extra)
+    command = train_command(args.task, args.method, args.seed, recipe, profile, data, pretrained, out, args.extra,
+                            model_flags(profile, args))
     if args.dry_run:
         print(shlex.join(["fairseq-train", *command]))
         return None

@@ -27,7 +27,6 @@ by :mod:`r3f_fairseq.data.prepare_glue`, which says so when it does.
 import argparse
 import json
 import os
-import shutil
 from typing import Dict, List, Optional
 
 from r3f_fairseq.cli import glue_finetune
@@ -69,10 +68,6 @@ class Experiment:
         glue_finetune.main([task, self.method, str(self.seed), *self._common(out), "--pretrained", restore,
                             *(["--updates", str(self.args.updates)] if self.args.updates else []),
                             "--", "--classification-head-name", head_name(task), "--no-save-optimizer-state"])
-        for name in ("fairseq_args.txt", "dict.txt", "vocab.txt"):  # what glue_finetune reads beside --pretrained
-            source = os.path.join(os.path.dirname(restore), name)
-            if os.path.isfile(source):
-                shutil.copy(source, run)
         return checkpoint
 
     def probe(self, label: str, task: str, checkpoint: str, **where) -> None:
