@@ -61,6 +61,7 @@ def test_roberta_large_profile_uses_fairseqs_published_settings(capsys, out_dir,
     (["RTF", "std", "1"], "unknown GLUE task 'RTF'"),
     (["RTE", "sgd", "1"], "invalid choice: 'sgd'"),
     (["RTE", "std", "1", "--updates", "0"], "--updates must be > 0"),
+    (["RTE", "std", "1", "--validations", "0"], "--validations must be > 0"),
     (["RTE", "std", "1", "--profile", "roberta-large"], "--pretrained is required for --profile roberta-large"),
     (["RTE", "std", "1", "--bin-dir", "/nonexistent"], "--bin-dir /nonexistent: no input0/"),
 ])
@@ -139,3 +140,10 @@ def test_a_fine_tuned_checkpoint_takes_its_architecture_and_vocabulary_from_the_
     assert glue_finetune.converted_model_files(profile, where(stage / "checkpoint_best.pt")) == str(base)
     assert glue_finetune.architecture_flags(profile, where(stage / "checkpoint_best.pt")) == [
         "--arch", "roberta_bert", "--encoder-layers", "6"]
+
+
+@pytest.mark.parametrize("validations, interval", [(5, 160), (1, 800)])
+def test_validations_spread_evenly_over_the_run(capsys, out_dir, shared_data, validations, interval):
+    command = dry_run(capsys, out_dir, shared_data, "RTE", "std", "1", "--validations", str(validations))
+    assert flag(command, "--max-update") == "800"
+    assert flag(command, "--validate-interval-updates") == str(interval)

@@ -69,6 +69,7 @@ def test_generalization_probes_every_task_on_the_sst2_encoder(tmp_path):
     (["retention", "--chain", "SST-2", "RTF"], "unknown GLUE task 'RTF'"),
     (["generalization", "--methods", "probe"], "invalid choice: 'probe'"),
     (["degradation", "--probe-lr", "0"], "--probe-lr must be > 0"),
+    (["retention", "--validations", "0"], "--validations must be > 0"),
 ])
 def test_bad_arguments_name_the_flag(argv, message, tmp_path, capsys):
     with pytest.raises(SystemExit):
@@ -80,7 +81,8 @@ def test_degradation_with_minilm_on_real_glue(shared_data, tmp_path):
     """Two stages (RTE -> MRPC), 2 updates each, std: fine-tune, chain, probe, table, plot."""
     out = tmp_path / "out"
     probing.main(["degradation", "--methods", "std", "--chain", "RTE", "MRPC", "--updates", "2",
-                  "--probe-updates", "2", "--glue-dir", str(shared_data / "glue"), "--out-dir", str(out),
+                  "--probe-updates", "2", "--validations", "1",
+                  "--glue-dir", str(shared_data / "glue"), "--out-dir", str(out),
                   "--data-dir", str(tmp_path / "data"), "--models-dir", str(tmp_path / "models")])
     records = json.loads((out / "degradation" / "probes.json").read_text())
     assert [(r["probe_task"], r["stage"], r["after"]) for r in records] == [("RTE", 1, "RTE"), ("RTE", 2, "MRPC")]
@@ -95,6 +97,7 @@ def test_degradation_with_minilm_on_real_glue(shared_data, tmp_path):
     assert not (stage1 / "checkpoint_best.pt").exists(), "a used intermediate checkpoint was kept"
     assert (stage2 / "checkpoint_best.pt").is_file()
     assert "--arch roberta_bert" in command, "the architecture flags come from the converted model"
+    assert "--validate-interval-updates 2" in command  # --validations 1: only at the end
     probe = json.loads((root / "probe_stage2_MRPC" / "minilm-cpu" / "RTE" / "probe" / "seed1" / "result.json").read_text())
     assert f"--restore-file {stage2 / 'checkpoint_best.pt'}" in probe["command"]
     assert "--task sentence_prediction_probe" in probe["command"]

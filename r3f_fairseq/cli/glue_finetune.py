@@ -102,8 +102,9 @@ def model_flags(profile: Profile, args) -> List[str]:
 
 
 def train_command(task: str, method: str, seed: int, recipe: Recipe, profile: Profile, data: str,
-                  pretrained: str, save_dir: str, extra: List[str], model_args: List[str]) -> List[str]:
-    validate_every = max(1, recipe.total_updates // 5)
+                  pretrained: str, save_dir: str, extra: List[str], model_args: List[str],
+                  validations: int = 5) -> List[str]:
+    validate_every = max(1, recipe.total_updates // validations)
     command = [
         data, "--user-dir", USER_DIR, "--seed", str(seed), "--save-dir", save_dir,
         "--restore-file", pretrained, "--reset-optimizer", "--reset-dataloader", "--reset-meters",
@@ -162,6 +163,8 @@ def parse_args(argv=None):
                    "of `xnli prepare`, with XLM-R's sentencepiece)")
     p.add_argument("--models-dir", help="converted models (default OUT/models)")
     p.add_argument("--updates", type=int, help="override the recipe's total updates (warm-up stays 6%%)")
+    p.add_argument("--validations", type=int, default=5,
+                   help="dev evaluations per run, evenly spaced, the last at the end (default 5)")
     p.add_argument("--dry-run", action="store_true", help="print the fairseq-train command and exit")
     own, extra = split_fairseq_flags(sys.argv[1:] if argv is None else argv)
     args = p.parse_args(own)
@@ -174,6 +177,8 @@ def parse_args(argv=None):
         p.error("seed must be >= 0")
     if args.updates is not None and args.updates <= 0:
         p.error("--updates must be > 0")
+    if args.validations <= 0:
+        p.error("--validations must be > 0")
     args.data_dir = args.data_dir or os.path.join(args.out_dir, "data")
     args.models_dir = args.models_dir or os.path.join(args.out_dir, "models")
     if args.bin_dir and not os.path.isdir(os.path.join(args.bin_dir, "input0")):
@@ -202,7 +207,7 @@ def main(argv=None) -> Optional[Dict[str, object]]:
     data = args.bin_dir or prepared_data(args.task, profile, args)
     out = run_dir(args.out_dir, args.profile, args.task, args.method, args.seed)
     command = train_command(args.task, args.method, args.seed, recipe, profile, data, pretrained, out, args.extra,
-                            model_flags(profile, args))
+                            model_flags(profile, args), args.validations)
     if args.dry_run:
         print(shlex.join(["fairseq-train", *command]))
         return None
