@@ -50,8 +50,7 @@ def test_retention_probes_a_task_when_it_comes_round_again_before_fine_tuning_on
         ("probe", "SST-2", "/ckpt/stage2_RTE/checkpoint_best.pt"),
         ("finetune", "stage3_SST-2", "SST-2", "/ckpt/stage2_RTE/checkpoint_best.pt"),
         ("probe", "RTE", "/ckpt/stage3_SST-2/checkpoint_best.pt"),
-        ("finetune", "stage4_RTE", "RTE", "/ckpt/stage3_SST-2/checkpoint_best.pt"),
-    ]
+    ]  # no stage 4: nothing would probe it
     assert [(r["probe_task"], r["cycle"]) for r in e.records] == [("SST-2", 2), ("RTE", 2)]
     assert "| std / RTE |" in probing_table.markdown(e.records)
 

@@ -98,13 +98,14 @@ def run_generalization(e: Experiment, pretrained: str) -> None:
 def run_chain(e: Experiment, pretrained: str, cycles: int, probe_each_stage: bool) -> None:
     """Fine-tune along the chain ``cycles`` times. Degradation: probe SST-2 after every stage.
     Retention: probe a task when it comes round again, before fine-tuning on it again."""
-    previous, stage, seen = pretrained, 0, set()
+    previous, seen = pretrained, set()
     stages = [(c, t) for c in range(1, cycles + 1) for t in e.args.chain]
-    for cycle, task in stages:
-        stage += 1
+    for stage, (cycle, task) in enumerate(stages, 1):
         name = f"stage{stage}_{task}"
         if not probe_each_stage and task in seen:
             e.probe(f"cycle{cycle}_{task}", task, previous, cycle=cycle, stage=stage)
+        if not probe_each_stage and stage == len(stages):
+            break  # retention: nothing would probe the last stage's model, so it is not trained
         seen.add(task)
         checkpoint = e.finetune(name, task, previous)
         if probe_each_stage:
