@@ -34,6 +34,7 @@ SHARED_GLUE = os.path.join(os.path.dirname(REPO), "shared", "data", "glue")
 DEFAULT_GLUE = DEFAULT_OUT_DIR if os.path.isdir(DEFAULT_OUT_DIR) else SHARED_GLUE
 DEFAULT_BPE = os.path.join(os.path.dirname(REPO), "shared", "data", "gpt2_bpe")
 DEFAULT_RUNS = os.path.join(REPO, "runs", "glue")  # --out-dir: runs, and the data/ and models/ they share
+VALIDATIONS = 5  # --validations: dev evaluations per run
 
 
 def prepared_data(task: str, profile: Profile, args) -> str:
@@ -103,7 +104,7 @@ def model_flags(profile: Profile, args) -> List[str]:
 
 def train_command(task: str, method: str, seed: int, recipe: Recipe, profile: Profile, data: str,
                   pretrained: str, save_dir: str, extra: List[str], model_args: List[str],
-                  validations: int = 5) -> List[str]:
+                  validations: int) -> List[str]:
     validate_every = max(1, recipe.total_updates // validations)
     command = [
         data, "--user-dir", USER_DIR, "--seed", str(seed), "--save-dir", save_dir,
@@ -163,8 +164,8 @@ def parse_args(argv=None):
                    "of `xnli prepare`, with XLM-R's sentencepiece)")
     p.add_argument("--models-dir", help="converted models (default OUT/models)")
     p.add_argument("--updates", type=int, help="override the recipe's total updates (warm-up stays 6%%)")
-    p.add_argument("--validations", type=int, default=5,
-                   help="dev evaluations per run, evenly spaced, the last at the end (default 5)")
+    p.add_argument("--validations", type=int, default=VALIDATIONS,
+                   help=f"dev evaluations per run, evenly spaced, the last at the end (default {VALIDATIONS})")
     p.add_argument("--dry-run", action="store_true", help="print the fairseq-train command and exit")
     own, extra = split_fairseq_flags(sys.argv[1:] if argv is None else argv)
     args = p.parse_args(own)

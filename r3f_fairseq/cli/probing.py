@@ -52,7 +52,8 @@ class Experiment:
     def _common(self, out_dir: str) -> List[str]:
         a = self.args
         return ["--profile", a.profile, "--glue-dir", a.glue_dir, "--out-dir", out_dir, "--data-dir", a.data_dir,
-                "--models-dir", a.models_dir, "--validations", str(a.validations), *(["--bpe-dir", a.bpe_dir] if a.bpe_dir else [])]
+                "--models-dir", a.models_dir, "--validations", str(a.validations),
+                *(["--bpe-dir", a.bpe_dir] if a.bpe_dir else [])]
 
     def _result(self, out_dir: str, task: str, method: str) -> str:
         return os.path.join(glue_finetune.run_dir(out_dir, self.args.profile, task, method, self.seed), "result.json")
@@ -131,7 +132,7 @@ def parse_args(argv=None):
     p.add_argument("--updates", type=int, help="fine-tuning updates per stage (default: each task's recipe)")
     p.add_argument("--probe-updates", type=int, default=200)
     p.add_argument("--probe-lr", type=float, default=1e-3)
-    p.add_argument("--validations", type=int, default=5,
+    p.add_argument("--validations", type=int, default=glue_finetune.VALIDATIONS,
                    help="dev evaluations per stage and per probe (1: only at the end, the cheapest)")
     p.add_argument("--probe-tasks", nargs="+", default=list(PROBE_TASKS), help="generalization's probes")
     p.add_argument("--chain", nargs="+", default=list(CHAIN), help="degradation / retention task order")
