@@ -63,6 +63,19 @@ def test_generalization_probes_every_task_on_the_sst2_encoder(tmp_path):
                        ("probe", "RTE", "/ckpt/stage1_SST-2/checkpoint_best.pt")]
 
 
+def test_a_finished_run_is_reused_only_with_the_same_updates_and_lr(tmp_path):
+    result = tmp_path / "result.json"
+    assert not probing.finished(str(result), 100, 1e-3)
+    result.write_text(json.dumps({"updates": 100, "command": "fairseq-train bin --lr 0.0001 --adam-betas '(0.9, 0.98)' "
+                                                              "--max-update 100 --lr 0.001 --no-save"}))
+    assert probing.finished(str(result), 100, 1e-3)
+    assert probing.finished(str(result), None)  # a stage at its recipe's budget: updates not asked for
+    with pytest.raises(SystemExit, match=r"--lr 0.001 \(asked: 0.01\).*another --out-dir"):
+        probing.finished(str(result), 100, 1e-2)
+    with pytest.raises(SystemExit, match=r"100 updates \(asked: 300\)"):
+        probing.finished(str(result), 300)
+
+
 @pytest.mark.parametrize("argv, message", [
     (["degradation", "--probe-updates", "0"], "--probe-updates must be > 0"),
     (["retention", "--chain", "SST-2", "RTF"], "unknown GLUE task 'RTF'"),

@@ -15,7 +15,9 @@ Every stage is :mod:`r3f_fairseq.cli.glue_finetune` (so the same recipes,
 profiles and methods), with a head named after its task, so that each stage
 starts with a fresh head and the encoder of the previous stage. Probes use
 method ``probe`` with ``--probe-lr`` and ``--probe-updates``. Runs whose
-``result.json`` exists are skipped (an interrupted experiment resumes); a
+``result.json`` exists are skipped (an interrupted experiment resumes), unless
+they were made with other ``--updates``/``--probe-updates``/``--probe-lr``,
+which is an error (use another ``--out-dir``); a
 stage's checkpoint is deleted once no later step needs it. Results: one record
 per probe in ``OUT/<experiment>/probes.json``, and beside it ``table.md``,
 ``table.csv`` and ``plot.png`` (:mod:`r3f_fairseq.cli.probing_table`).
@@ -27,6 +29,7 @@ by :mod:`r3f_fairseq.data.prepare_glue`, which says so when it does.
 import argparse
 import json
 import os
+import shlex
 from typing import Dict, List, Optional
 
 from r3f_fairseq.cli import glue_finetune
@@ -63,7 +66,7 @@ class Experiment:
         out = os.path.join(self.root, stage)
         run = os.path.dirname(self._result(out, task, self.method))
         checkpoint = os.path.join(run, "checkpoint_best.pt")
-        if os.path.isfile(os.path.join(run, "result.json")):
+        if finished(os.path.join(run, "result.json"), self.args.updates):
             print(f"[probing] {self.method} seed {self.seed} {stage}: done already", flush=True)
             return checkpoint
         glue_finetune.main([task, self.method, str(self.seed), *self._common(out), "--pretrained", restore,
@@ -74,7 +77,7 @@ class Experiment:
     def probe(self, label: str, task: str, checkpoint: str, **where) -> None:
         out = os.path.join(self.root, f"probe_{label}")
         result_path = self._result(out, task, "probe")
-        if not os.path.isfile(result_path):
+        if not finished(result_path, self.args.probe_updates, self.args.probe_lr):
             glue_finetune.main([task, "probe", str(self.seed), *self._common(out), "--pretrained", checkpoint,
                                 "--updates", str(self.args.probe_updates),
                                 "--", "--lr", str(self.args.probe_lr), "--no-save"])
@@ -82,7 +85,33 @@ class Experiment:
             result = json.load(f)
         self.records.append({"experiment": self.args.experiment, "method": self.method, "seed": self.seed,
                              "probe_task": task, "metric": result["metric"],
-                             "value": result["best"][result["metric"]], **where})
+                             "value": result["best"][result["metric"]], "probe_updates": self.args.probe_updates,
+                             "probe_lr": self.args.probe_lr, **where})
+
+
+def finished(result_path: str, updates: Optional[int], lr: Optional[float] = None) -> bool:
+    """Whether the run behind ``result_path`` is done. A run done with other updates or lr is an
+    error, not a silent reuse: one table must not mix budgets."""
+    if not os.path.isfile(result_path):
+        return False
+    with open(result_path, encoding="utf-8") as f:
+        done = json.load(f)
+    differs = []
+    if updates is not None and done.get("updates") != updates:
+        differs.append(f"{done.get('updates')} updates (asked: {updates})")
+    if lr is not None and last_lr(done.get("command", "")) != lr:
+        differs.append(f"--lr {last_lr(done.get('command', ''))} (asked: {lr})")
+    if differs:
+        raise SystemExit(f"[probing] {result_path} was made with {' and '.join(differs)}; "
+                         "pass another --out-dir, or delete that run, to run with the new settings")
+    return True
+
+
+def last_lr(command: str) -> Optional[float]:
+    """The learning rate fairseq used: the last ``--lr`` in the recorded command."""
+    words = shlex.split(command)
+    values = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "--lr"]
+    return float(values[-1]) if values else None
 
 
 def forget(checkpoint: Optional[str], keep: bool) -> None:
