@@ -92,10 +92,14 @@ def test_bad_arguments_name_the_flag(argv, message, tmp_path, capsys):
 def test_degradation_with_minilm_on_real_glue(shared_data, tmp_path):
     """Two stages (RTE -> MRPC), 2 updates each, std: fine-tune, chain, probe, table, plot."""
     out = tmp_path / "out"
-    probing.main(["degradation", "--methods", "std", "--chain", "RTE", "MRPC", "--updates", "2",
-                  "--probe-updates", "2", "--validations", "1",
-                  "--glue-dir", str(shared_data / "glue"), "--out-dir", str(out),
-                  "--data-dir", str(tmp_path / "data"), "--models-dir", str(tmp_path / "models")])
+    argv = ["degradation", "--methods", "std", "--chain", "RTE", "MRPC", "--updates", "2",
+            "--probe-updates", "2", "--validations", "1", "--probe-lr", "1e-2",
+            "--glue-dir", str(shared_data / "glue"), "--out-dir", str(out),
+            "--data-dir", str(tmp_path / "data"), "--models-dir", str(tmp_path / "models")]
+    first = probing.main(argv)
+    assert probing.main(argv) == first, "a finished experiment resumes to the same records"
+    with pytest.raises(SystemExit, match=r"--lr 0.01 \(asked: 0.001\)"):
+        probing.main([*argv, "--probe-lr", "1e-3"])  # never mixes budgets in one table
     records = json.loads((out / "degradation" / "probes.json").read_text())
     assert [(r["probe_task"], r["stage"], r["after"]) for r in records] == [("RTE", 1, "RTE"), ("RTE", 2, "MRPC")]
     for name in ("table.md", "table.csv", "plot.png"):
