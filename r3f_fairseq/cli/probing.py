@@ -99,8 +99,9 @@ def finished(result_path: str, updates: Optional[int], lr: Optional[float] = Non
     differs = []
     if updates is not None and done.get("updates") != updates:
         differs.append(f"{done.get('updates')} updates (asked: {updates})")
-    if lr is not None and last_lr(done.get("command", "")) != lr:
-        differs.append(f"--lr {last_lr(done.get('command', ''))} (asked: {lr})")
+    used_lr = last_lr(done.get("command", ""))
+    if lr is not None and used_lr != lr:
+        differs.append(f"--lr {used_lr} (asked: {lr})")
     if differs:
         raise SystemExit(f"[probing] {result_path} was made with {' and '.join(differs)}; "
                          "pass another --out-dir, or delete that run, to run with the new settings")
