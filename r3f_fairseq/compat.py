@@ -12,14 +12,20 @@ that in every fairseq CLI, in every distributed worker).
    (``torch.serialization.add_safe_globals``); arbitrary code in a
    checkpoint is still refused.
 
-2. A head trained with spectral norm (fairseq's
-   ``--spectral-norm-classification-head`` or our R4F task) stores
-   ``weight_orig``/``weight_u``/``weight_v`` instead of ``weight``, and
-   ``RobertaModel``/``BARTModel.upgrade_state_dict_named`` read
-   ``<head>.out_proj.weight`` to size the head: ``KeyError``. We give the
-   upgrade a ``weight`` to read; if the model being loaded has a plain
-   (non-normalised) layer there, it receives the effective weight
-   ``weight_orig / sigma`` and computes the same function.
+2. Classification heads restore across spectral norm in every direction
+   (plain, R4F ``all``, R4F ``out_proj``, fairseq's
+   ``--spectral-norm-classification-head``, or both). A spectrally normalised
+   layer stores ``weight_orig``/``weight_u``/``weight_v`` instead of
+   ``weight``. Without this fix, ``RobertaModel``/``BARTModel``'s
+   ``upgrade_state_dict_named`` reads ``<head>.out_proj.weight`` to size the
+   head (``KeyError`` for an SN checkpoint), and a plain checkpoint restored
+   into an SN head is silently replaced by the fresh ``weight_orig`` (the
+   upgrade copies the model's own values for keys the checkpoint lacks).
+   Each layer of the checkpoint is converted to the layout of the model's
+   layer: plain -> SN: ``weight_orig`` = the trained weight, ``weight_u`` /
+   ``weight_v`` its exact top singular vectors; SN -> plain: ``weight`` = the
+   effective weight ``weight_orig / sigma`` (the same function). Each
+   conversion is logged at WARNING naming the layer.
 
 3. Under ``torchrun`` fairseq computes ``device_id = rank % cuda.device_count()``,
    a ZeroDivisionError on machines without a GPU, so CPU data-parallel runs
@@ -36,12 +42,15 @@ that in every fairseq CLI, in every distributed worker).
 import argparse
 import collections
 import functools
+import logging
 import os
 import typing
 
 import torch
 
-from r3f_fairseq.regularizers import spectral_norm_to_plain_weight
+from r3f_fairseq.regularizers import spectral_norm_to_plain_weight, top_singular_vectors
+
+logger = logging.getLogger(__name__)
 
 _SN_SUFFIXES = ("weight_orig", "weight_u", "weight_v")
 
@@ -102,23 +111,35 @@ def _upgrade_spectral_norm_heads(upgrade):
     @functools.wraps(upgrade)
     def upgrade_state_dict_named(self, state_dict, name):
         prefix = (name + "." if name else "") + "classification_heads."
-        added = []
+        stored = {}  # layer prefix -> "plain" or "sn", as the checkpoint stores it
         for key in list(state_dict):
-            if key.startswith(prefix) and key.endswith(".weight_orig"):
-                layer = key[: -len("weight_orig")]
-                if layer + "weight" not in state_dict:
-                    state_dict[layer + "weight"] = spectral_norm_to_plain_weight(state_dict, layer)
-                    added.append(layer)
+            if key.startswith(prefix) and key.endswith((".weight", ".weight_orig")):
+                layer, kind = key.rsplit(".", 1)
+                stored[layer + "."] = "sn" if kind == "weight_orig" else "plain"
+        for layer, kind in stored.items():  # the stock upgrade reads <layer>.weight to size a head
+            if kind == "sn":
+                state_dict[layer + "weight"] = spectral_norm_to_plain_weight(state_dict, layer)
         upgrade(self, state_dict, name)
-        for layer in added:
-            if layer + "weight" not in state_dict:  # head was dropped by the upgrade
+        for layer, kind in stored.items():
+            if layer + "weight" not in state_dict:  # the stock upgrade dropped this head
                 continue
             module = _find_module(self, layer[len(name) + 1 if name else 0 : -1])
-            if module is not None and hasattr(module, "weight_orig"):
-                del state_dict[layer + "weight"]  # the model normalises: keep weight_orig/u/v
-            else:
+            wanted = "sn" if module is not None and hasattr(module, "weight_orig") else "plain"
+            if kind == "sn" and wanted == "sn":
+                del state_dict[layer + "weight"]
+            elif kind == "sn":
                 for suffix in _SN_SUFFIXES:
                     state_dict.pop(layer + suffix, None)
+                logger.warning("restoring %sweight: spectrally normalised in the checkpoint, plain in "
+                               "the model; it gets the effective weight weight_orig / sigma", layer)
+            elif wanted == "sn":
+                weight = state_dict.pop(layer + "weight")
+                u, v = top_singular_vectors(weight)
+                state_dict[layer + "weight_orig"] = weight
+                state_dict[layer + "weight_u"] = u.to(weight.dtype)
+                state_dict[layer + "weight_v"] = v.to(weight.dtype)
+                logger.warning("restoring %sweight: plain in the checkpoint, spectrally normalised in "
+                               "the model; the trained weight becomes weight_orig", layer)
 
     upgrade_state_dict_named._r3f_patched = True
     return upgrade_state_dict_named

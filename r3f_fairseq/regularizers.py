@@ -24,6 +24,7 @@ To change eps, lambda or the noise, change the flags (``--eps``,
 file.
 """
 
+import math
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
@@ -34,12 +35,21 @@ from torch import Tensor, nn
 NOISE_TYPES = ("normal", "uniform")
 
 
+def check_finite(flag: str, value: float) -> None:
+    """NaN and inf pass every ``<`` / ``>`` check silently (``nan < 0`` is False),
+    so each numeric flag is first checked here."""
+    if not math.isfinite(value):
+        raise ValueError(f"{flag} must be a finite number; got {value}")
+
+
 def check_r3f_options(eps: float, r3f_lambda: float, noise_type: str) -> None:
     """Reject meaningless R3F settings at start-up, naming the flag."""
     if str(noise_type) not in NOISE_TYPES:
         raise ValueError(
             f"--noise-type must be one of {', '.join(NOISE_TYPES)}; got {noise_type!r}"
         )
+    check_finite("--eps", eps)
+    check_finite("--r3f-lambda", r3f_lambda)
     if r3f_lambda < 0:
         raise ValueError(f"--r3f-lambda must be >= 0; got {r3f_lambda}")
     if r3f_lambda > 0 and not eps > 0:
@@ -133,10 +143,17 @@ def spectral_normalize(linear: nn.Linear) -> nn.Linear:
     if not is_spectral_normalized(linear):
         torch.nn.utils.spectral_norm(linear)
     with torch.no_grad():
-        u, s, vh = torch.linalg.svd(linear.weight_orig.float(), full_matrices=False)
-        linear.weight_u.copy_(u[:, 0])
-        linear.weight_v.copy_(vh[0])
+        u, v = top_singular_vectors(linear.weight_orig)
+        linear.weight_u.copy_(u)
+        linear.weight_v.copy_(v)
     return linear
+
+
+def top_singular_vectors(weight: Tensor):
+    """(u, v): the left and right singular vectors of ``weight``'s largest
+    singular value, in float32, so that ``u . weight v`` is that value."""
+    u, _, vh = torch.linalg.svd(weight.detach().float(), full_matrices=False)
+    return u[:, 0], vh[0]
 
 
 def effective_weight(linear: nn.Module) -> Tensor:

@@ -6,11 +6,13 @@ import os
 import fairseq
 import pytest
 import torch
+from torch import nn
 
 from tests import helpers
 from tests.helpers import TINY_ROBERTA, batch, build, grads, same_loss_and_gradients
 
 NO_DROPOUT = [*helpers.NO_DROPOUT, "--pooler-dropout", "0"]
+HEAD = "sentence_classification_head"
 
 
 def r3f(tiny_roberta, *flags):
@@ -73,7 +75,7 @@ def test_gradients_flow_through_both_passes(tiny_roberta):
     model.train()
     name = "sentence_classification_head"
     clean, _ = model(**sample["net_input"], classification_head_name=name)
-    with perturbed_token_embeddings(model, sample["net_input"]["src_tokens"], crit.r3f.noise):
+    with perturbed_token_embeddings(model, sample["net_input"]["src_tokens"], crit.r3f.perturb):
         noised, _ = model(**sample["net_input"], classification_head_name=name)
     clean.retain_grad()
     noised.retain_grad()
@@ -145,8 +147,25 @@ def test_noised_logits_differ_with_large_eps(tiny_roberta):
     assert not torch.allclose(clean, shifted)
 
 
-def test_regression_target_adds_a_smoothness_term(stsb_bin):
-    flags = [*TINY_ROBERTA, "--num-classes", "1", "--regression-target", "--criterion", "sentence_prediction_r3f", "--eps", "0.1", *NO_DROPOUT]
+def test_regression_target_adds_no_term_by_default_as_upstream(stsb_bin):
+    """Upstream runs the noised pass for --regression-target and never adds its term."""
+    flags = [*TINY_ROBERTA, "--num-classes", "1", "--regression-target", "--criterion", "sentence_prediction_r3f",
+             "--eps", "0.1", *NO_DROPOUT]
+    cfg, task, model, crit = build(stsb_bin, *flags)
+    sample = batch(task)
+    model.train()
+    state = torch.get_rng_state()
+    loss, _, log = crit(model, sample)
+    assert torch.equal(torch.get_rng_state(), state), "no noised pass is needed"
+    from fairseq.criterions.sentence_prediction import SentencePredictionCriterion
+
+    assert torch.equal(loss, SentencePredictionCriterion(cfg.criterion, task)(model, sample)[0])
+    assert "sq_diff" not in log
+
+
+def test_regression_target_adds_a_smoothness_term_with_sq_diff(stsb_bin):
+    flags = [*TINY_ROBERTA, "--num-classes", "1", "--regression-target", "--criterion", "sentence_prediction_r3f",
+             "--eps", "0.1", "--r3f-regression-penalty", "sq_diff", *NO_DROPOUT]
     cfg, task, model, crit = build(stsb_bin, *flags)
     sample = batch(task)
     model.train()
@@ -177,7 +196,70 @@ def test_model_without_the_named_head_is_an_error_naming_the_flag(tiny_roberta):
         crit(model, batch(task))
 
 
+class UpstreamView(nn.Module):
+    """The model as upstream's criterion meant it: ``token_embeddings=`` reaches the
+    encoder (through fairseq's own RobertaEncoder.extract_features, which takes them),
+    so upstream's code computes its intended loss with its intended gradients."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.inner = model
+        self.encoder, self.classification_heads = model.encoder, model.classification_heads
+
+    def get_targets(self, sample, net_output):
+        return self.inner.get_targets(sample, net_output)
+
+    def forward(self, src_tokens, features_only=True, classification_head_name=None, token_embeddings=None, **_):
+        features, extra = self.inner.encoder.extract_features(src_tokens, token_embeddings=token_embeddings)
+        return self.inner.classification_heads[classification_head_name](features), extra
+
+
+@pytest.mark.parametrize("noise_type", ["uniform", "normal"])
+def test_default_loss_and_gradients_equal_upstreams(tiny_roberta, noise_type):
+    """With default flags our criterion is upstream's (examples/rxf, run from fairseq's own
+    file): the same loss, the same symm_kl (summed over sentences), and the same gradient
+    for every parameter, the embedding matrix included (upstream detaches the noised
+    pass's embedding lookup). Dropout off, same seed: the same noise draw."""
+    cfg, task, model, crit = r3f(tiny_roberta, "--eps", "0.1", "--r3f-lambda", "0.7", "--noise-type", noise_type,
+                                 *NO_DROPOUT)
+    upstream = load_upstream_criterion()(task, 0.1, 0.7, noise_type, HEAD, False)
+    sample = batch(task)
+    model.train()
+    loss, g, log = loss_and_grads(model, crit, sample, seed=5)
+    up_loss, up_g, up_log = loss_and_grads(UpstreamView(model), upstream, sample, seed=5)
+    assert float(log["symm_kl"]) > 1e-6
+    assert float(log["symm_kl"]) == pytest.approx(up_log["symm_kl"], rel=1e-4)
+    assert loss.item() == pytest.approx(up_loss.item(), rel=1e-6)
+    up_g = {name.removeprefix("inner."): grad for name, grad in up_g.items()}
+    assert g.keys() == up_g.keys()
+    for name in g:
+        torch.testing.assert_close(g[name], up_g[name], rtol=1e-4, atol=1e-7, msg=name)
+
+
+def test_embedding_grad_both_lets_the_noised_pass_train_the_embeddings(tiny_roberta):
+    """--r3f-embedding-grad both: only the embedding matrix's gradient changes."""
+    runs = {}
+    for mode in ("clean", "both"):
+        cfg, task, model, crit = r3f(tiny_roberta, "--eps", "0.1", "--r3f-embedding-grad", mode, *NO_DROPOUT)
+        if runs:
+            model.load_state_dict(runs["clean"][1])
+        model.train()
+        runs[mode] = (loss_and_grads(model, crit, batch(task), seed=2), model.state_dict())
+    (loss, g, _), _ = runs["clean"]
+    (loss_both, g_both, _), _ = runs["both"]
+    assert loss_both.item() == pytest.approx(loss.item(), rel=1e-6)
+    embed = "encoder.sentence_encoder.embed_tokens.weight"
+    assert not torch.allclose(g[embed], g_both[embed], rtol=1e-3, atol=0)
+    for name in g:
+        if name != embed:
+            torch.testing.assert_close(g[name], g_both[name], msg=name)
+
+
 @pytest.mark.parametrize("flags, message", [
+    (["--r3f-lambda", "nan"], "--r3f-lambda must be a finite number"),
+    (["--r3f-lambda", "inf"], "--r3f-lambda must be a finite number"),
+    (["--eps", "nan"], "--eps must be a finite number"),
+    (["--eps", "inf"], "--eps must be a finite number"),
     (["--eps", "0"], "--eps must be > 0"),
     (["--eps", "-0.1"], "--eps must be > 0"),
     (["--r3f-lambda", "-1"], "--r3f-lambda must be >= 0"),
@@ -218,7 +300,7 @@ def test_joint_forward_is_the_same_loss_and_gradients_as_two_passes(tiny_roberta
 
 def test_joint_forward_with_a_regression_target(stsb_bin):
     flags = [*TINY_ROBERTA, "--num-classes", "1", "--regression-target", "--criterion", "sentence_prediction_r3f",
-             "--eps", "0.1", "--r3f-joint-forward", *NO_DROPOUT]
+             "--eps", "0.1", "--r3f-joint-forward", "--r3f-regression-penalty", "sq_diff", *NO_DROPOUT]
     cfg, task, model, crit = build(stsb_bin, *flags)
     sample = batch(task)
     model.train()

@@ -12,9 +12,12 @@ l2 norm, per token):
     delta <- Proj_eps( delta + eta * g / ||g|| ),   g = d SymKL(f(x), f(x + delta)) / d delta
 
 The teacher of the optional Bregman term is an exponential moving average of
-the model (``theta_t~ = beta theta_t~-1 + (1 - beta) theta_t``, in eval mode),
-kept outside the checkpoint: a restored run starts it again from the restored
-weights. For --regression-target the squared difference replaces SymKL, as in
+the model (``theta_t~ = beta theta_t~-1 + (1 - beta) theta_t``, in eval mode)
+that moves once per optimizer update, whatever --update-freq is (a criterion
+call whose parameters have not changed since the last one, i.e. another
+micro-batch of the same update, leaves it where it is). It is kept outside the
+checkpoint: a restored run starts it again from the restored weights (see
+docs/differences.md for why). For --regression-target the squared difference replaces SymKL, as in
 R3F. Cost: 3 + 3S forward-pass units (S ascent forward+backward passes, plus
 the adversarial forward/backward), the paper's Table 1.
 
@@ -41,7 +44,15 @@ from r3f_fairseq.embedding_perturbation import (
     recorded_output,
     unwrapped,
 )
-from r3f_fairseq.regularizers import NORMS, EmbeddingNoise, normalized, project, squared_difference, symmetric_kl
+from r3f_fairseq.regularizers import (
+    NORMS,
+    EmbeddingNoise,
+    check_finite,
+    normalized,
+    project,
+    squared_difference,
+    symmetric_kl,
+)
 
 
 @dataclass
@@ -60,9 +71,12 @@ class SentencePredictionSmartConfig(SentencePredictionConfig):
 
 def check_smart_options(cfg) -> None:
     """Reject meaningless SMART settings at start-up, naming the flag."""
+    for flag, value in (("--smart-eps", cfg.smart_eps), ("--smart-beta", cfg.smart_beta)):
+        check_finite(flag, value)
     for flag, value in (("--smart-lambda", cfg.smart_lambda), ("--smart-noise-var", cfg.smart_noise_var),
                         ("--smart-steps", cfg.smart_steps), ("--smart-step-size", cfg.smart_step_size),
                         ("--smart-mu", cfg.smart_mu)):
+        check_finite(flag, value)
         if value < 0:
             raise ValueError(f"{flag} must be >= 0; got {value}")
     if cfg.smart_lambda > 0 and not cfg.smart_eps > 0:
@@ -83,6 +97,7 @@ class SentencePredictionSmartCriterion(SentencePredictionCriterion):
         self.initial_noise = EmbeddingNoise("normal", float(cfg.smart_noise_var))
         self.padding_idx = task.source_dictionary.pad()
         self._teacher = []  # [EMA model], not a submodule: never optimised, never checkpointed
+        self._teacher_seen = None  # parameter versions the teacher last moved towards
 
     def divergence(self, clean, other):
         return squared_difference(clean, other) if self.regression_target else symmetric_kl(clean, other)
@@ -112,16 +127,21 @@ class SentencePredictionSmartCriterion(SentencePredictionCriterion):
         return delta.detach()
 
     def teacher_outputs(self, model, net_input):
-        """Outputs of the EMA teacher, after moving it one step towards the model."""
+        """Outputs of the EMA teacher, after moving it one step towards the model
+        if the optimizer has updated the model since the teacher last moved."""
         model = unwrapped(model)
         if not self._teacher:
             teacher = copy.deepcopy(model).eval()
             teacher.requires_grad_(False)
             self._teacher.append(teacher)
         teacher = self._teacher[0]
+        # an optimizer step changes the parameters in place, which bumps their version
+        versions = [p._version for p in model.parameters()]
         with torch.no_grad():
-            for t, p in zip(teacher.parameters(), model.parameters()):
-                t.mul_(self.cfg.smart_beta).add_(p.detach(), alpha=1 - self.cfg.smart_beta)
+            if versions != self._teacher_seen:
+                self._teacher_seen = versions
+                for t, p in zip(teacher.parameters(), model.parameters()):
+                    t.mul_(self.cfg.smart_beta).add_(p.detach(), alpha=1 - self.cfg.smart_beta)
             return self.outputs(teacher, net_input)
 
     def forward(self, model, sample, reduce=True):
