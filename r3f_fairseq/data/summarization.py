@@ -9,6 +9,7 @@ Source and target files must have the same number of lines and no empty
 line: a mismatch or an empty line is an error naming the file and line.
 """
 
+import gzip
 import os
 import sys
 from typing import Dict, List, Sequence, Tuple
@@ -24,11 +25,9 @@ class MalformedPair(ValueError):
 
 
 def read_text_lines(path: str) -> List[str]:
-    """The lines of a UTF-8 file, split at "\\n" only (a "\\r" before it is dropped).
-
-    Bytes that are not UTF-8 are an error naming ``path:line`` and the byte's column.
-    """
-    with open(path, "rb") as f:
+    """The lines of a UTF-8 file (gzip-compressed if it ends in .gz), split at "\\n" only (a "\\r" before
+    it is dropped). Bytes that are not UTF-8 are an error naming ``path:line`` and the byte's place."""
+    with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
         data = f.read()
     try:
         text = data.decode("utf-8")
