@@ -38,5 +38,5 @@ setup(
         # tokenizers: the reference WordPiece implementation our tokenizer is tested against
         "test": ["pytest>=7", "tokenizers"],
     },
-    entry_points={"console_scripts": ["r3f-rouge = r3f_fairseq.rouge.cli:main"]},
+    entry_points={"console_scripts": ["r3f-rouge = r3f_fairseq.rouge:main"]},
 )

@@ -485,3 +485,21 @@ def test_table4_rejects_bad_input(tmp_path, capsys):
     assert code != 0 and "bad.json: no scores.rouge1.f" in err
     code, _, err = run_main(summarization_table.main, ["--results", str(tmp_path / "none.json")], capsys)
     assert code != 0 and "--results " + str(tmp_path / "none.json") + ": no such file" in err
+
+
+# ---------------------------------------------------------------------------
+# benchmark
+# ---------------------------------------------------------------------------
+
+def test_bench_pairs_are_real_deterministic_and_scored_identically(shared_data):
+    from r3f_fairseq.cli import bench_rouge
+
+    data = str(shared_data / "summarization")
+    hyps, refs = bench_rouge.make_pairs(data, 30, seed=0)
+    assert (hyps, refs) == bench_rouge.make_pairs(data, 30, seed=0) != bench_rouge.make_pairs(data, 30, seed=1)
+    highlights = (shared_data / "summarization" / "cnn_dm" / "test_sample_42.target").read_text().splitlines()
+    assert len(hyps) == 30 and any(r in highlights for r in refs)
+    assert all(1 <= len(rouge.split_sentences(h)) <= 3 for h in hyps)
+    result = bench_rouge.run(hyps, refs, workers=1)
+    assert result["pairs"] == 30 and result["mismatched_pairs"] == 0
+    assert "wall-time ratio r3f-rouge / rouge-score" in bench_rouge.markdown(result)

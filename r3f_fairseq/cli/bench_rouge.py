@@ -92,9 +92,8 @@ def markdown(result: Dict) -> str:
             f"{result['ref_words']:.0f} words on average); every pair identical: "
             f"{'yes' if result['mismatched_pairs'] == 0 else 'NO, ' + str(result['mismatched_pairs']) + ' differ'}",
             "", "| scorer | processes | wall s | CPU s |", "|---|---|---|---|"]
-    rows.append(f"| rouge-score loop | 1 | {result['rouge_score']['wall_s']:.1f} | {result['rouge_score']['cpu_s']:.1f} |")
-    rows.append(f"| r3f-rouge | {result['workers']} | {result['r3f_rouge']['wall_s']:.1f} | "
-                f"{result['r3f_rouge']['cpu_s']:.1f} |")
+    for name, key, processes in (("rouge-score loop", "rouge_score", 1), ("r3f-rouge", "r3f_rouge", result["workers"])):
+        rows.append(f"| {name} | {processes} | {result[key]['wall_s']:.1f} | {result[key]['cpu_s']:.1f} |")
     rows += ["", f"wall-time ratio r3f-rouge / rouge-score: {result['wall_ratio']:.3f}"]
     return "\n".join(rows)
 
