@@ -38,7 +38,7 @@ import sys
 from typing import List, Tuple
 
 from r3f_fairseq.atomic_write import check_writable, write_text
-from r3f_fairseq.data.summarization import MalformedPair, check_aligned, read_text_lines
+from r3f_fairseq.data.summarization import MalformedPair, read_text_lines
 from r3f_fairseq.errors import UserError, cli
 from r3f_fairseq.rouge.corpus import aggregate, markdown
 from r3f_fairseq.rouge.scorer import METRICS, available_cores, score_pairs
@@ -100,10 +100,9 @@ def main(argv=None) -> None:
             raise UserError(problem)
     hyps, empty_hyps = read_summaries(args.hyp, "--hyp")
     refs, empty_refs = read_summaries(args.ref, "--ref")
-    try:
-        check_aligned(args.hyp, hyps, args.ref, refs)
-    except MalformedPair as e:
-        raise UserError(str(e)) from None
+    if len(hyps) != len(refs):
+        raise UserError(f"--hyp {args.hyp} has {len(hyps)} lines but --ref {args.ref} has {len(refs)} "
+                        "(line i of one is scored against line i of the other)")
     if not hyps:
         raise UserError(f"--hyp {args.hyp}: no summaries")
     if empty_refs:
