@@ -16,7 +16,9 @@ def sentence_prediction_accuracy(checkpoint: str, data_dir: str, subsets: Iterab
     import torch
     from fairseq import checkpoint_utils, utils
 
-    import r3f_fairseq  # noqa: F401  (our criterions/tasks registered, torch>=2.6 checkpoint loading)
+    import r3f_fairseq
+
+    r3f_fairseq.register()  # our criterions/tasks, torch>=2.6 checkpoint loading
 
     models, cfg, task = checkpoint_utils.load_model_ensemble_and_task([checkpoint], arg_overrides={"data": data_dir})
     model = models[0].eval()

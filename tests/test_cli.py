@@ -40,7 +40,9 @@ def test_fine_tune_rte_then_validate(rte_bin, bpe_dir, tmp_path, method):
                         "--init-token", "0", "--separator-token", "2", "--log-format", "json")
     assert "accuracy" in validated
     if method != ["--task", "sentence_prediction"]:
-        import r3f_fairseq  # noqa: F401  (safe globals for torch.load)
+        import r3f_fairseq
+
+        r3f_fairseq.register()  # safe globals for torch.load
 
         state = torch.load(checkpoint, map_location="cpu")["model"]
         assert any(k.endswith("out_proj.weight_orig") for k in state)

@@ -1,14 +1,21 @@
-"""ROUGE evaluation (r3f_fairseq.rouge) and the Table 4 aggregator: hand-checked scores, agreement
-with rouge-score, the sentence splitter, PTB tokenisation, the bootstrap and the command lines."""
+"""ROUGE evaluation (r3f_fairseq.rouge) and the Table 4 aggregator: hand-checked scores, identity
+with rouge-score on every pair of real files, the bit-parallel LCS, the sentence splitter, PTB
+tokenisation, the bootstrap, bad input and the command lines."""
 
 import csv
 import json
+import random
+import subprocess
+import sys
 
 import pytest
 from rouge_score import rouge_scorer
 
 from r3f_fairseq import rouge
 from r3f_fairseq.cli import summarization_table
+from r3f_fairseq.rouge import lcs, scorer
+
+ALL = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
 
 CNN_LIKE = [
     ("Harry Potter author J. K. Rowling has published a new book. It tells the story of a detective. "
@@ -105,6 +112,95 @@ def test_score_rejects_unaligned_lists():
 
 
 # ---------------------------------------------------------------------------
+# identity with rouge-score: the LCS, every pair of real files, processes
+# ---------------------------------------------------------------------------
+
+def test_bit_parallel_lcs_picks_rouge_scores_lcs():
+    # few distinct tokens: many LCSs of equal length, so the backtrack's choice is tested, not just the length
+    rng = random.Random(0)
+    for _ in range(3000):
+        vocabulary = rng.randint(1, 5)
+        ref = [str(rng.randrange(vocabulary)) for _ in range(rng.randint(0, 25))]
+        can = [str(rng.randrange(vocabulary)) for _ in range(rng.randint(0, 100))]  # > 64 bits too
+        assert lcs.lcs_indices(ref, can) == rouge_scorer.lcs_ind(ref, can), (ref, can)
+        assert lcs.lcs_length(ref, can) == rouge_scorer._lcs_table(ref, can)[-1][-1]
+
+
+def lower_tokenised(text):
+    """The form of most published outputs and references: PTB tokens, lower case, " . " between sentences."""
+    return rouge.ptb_tokenize(text).lower()
+
+
+def real_pairs(shared_data):
+    """{name: (hypotheses, references)} from the shared CNN/DM and XSum samples, cased and lower-cased/tokenised."""
+    root = shared_data / "summarization"
+    articles = (root / "cnn_dm" / "test_sample_42.source").read_text(encoding="utf-8").splitlines()
+    highlights = (root / "cnn_dm" / "test_sample_42.target").read_text(encoding="utf-8").splitlines()
+    xsum = [json.loads(line) for line in (root / "xsum" / "sample_10.jsonl").read_text(encoding="utf-8").splitlines()]
+    lead3 = [" ".join(rouge.split_sentences(a)[:3]) for a in articles]
+    lead10 = [" ".join(rouge.split_sentences(a)[:10]) for a in articles]  # ~250 tokens: many-word bit rows
+    return {
+        "cnn_dm lead-3": (lead3, highlights),
+        "cnn_dm lead-10 (first 12)": (lead10[:12], highlights[:12]),
+        "cnn_dm lead-3, lower-cased tokenised": ([lower_tokenised(h) for h in lead3],
+                                                 [lower_tokenised(r) for r in highlights]),
+        "cnn_dm other article's highlights": (highlights[1:] + highlights[:1], highlights),
+        "xsum lead-2 (documents hold newlines)": (
+            ["\n".join(x["document"].splitlines()[:2]) for x in xsum], [x["summary"] for x in xsum]),
+    }
+
+
+@pytest.mark.parametrize("stemmer", [True, False])
+def test_every_pair_of_real_files_equals_rouge_score(shared_data, stemmer):
+    reference = rouge_scorer.RougeScorer(ALL, use_stemmer=stemmer)
+    for name, (hyps, refs) in real_pairs(shared_data).items():
+        if not stemmer and name != "cnn_dm lead-3":
+            continue
+        ours, _ = rouge.score_pairs(hyps, refs, stemmer=stemmer)
+        for i, (mine, hyp, ref) in enumerate(zip(ours, hyps, refs)):
+            # rouge-score's convention for rougeLsum: one sentence per line
+            theirs = reference.score("\n".join(rouge.split_sentences(ref)), "\n".join(rouge.split_sentences(hyp)))
+            assert mine == tuple(tuple(theirs[m]) for m in ALL), (name, i)  # every float, bit for bit
+            if "\n" not in hyp:  # and rouge1/2/L are rouge-score's on the raw texts
+                raw = reference.score(ref, hyp)
+                assert mine[:3] == tuple(tuple(raw[m]) for m in ALL[:3]), (name, i)
+
+
+def test_sentences_of_real_lines_do_not_depend_on_case_or_tokenisation(shared_data):
+    hyps, refs = real_pairs(shared_data)["cnn_dm lead-3"]
+    for text in refs + hyps:
+        assert len(rouge.split_sentences(lower_tokenised(text))) == len(rouge.split_sentences(text)), text
+    assert min(len(rouge.split_sentences(r)) for r in refs) >= 3  # every highlight has 3+ sentences
+    # so summary-level ROUGE-L is (nearly) the same on both forms, and far from the unsplit text's
+    def rlsum(h, r, split="auto"):
+        return rouge.aggregate(rouge.score(h, r, split=split), n_bootstrap=0)["rougeLsum"]["f"]
+    cased = rlsum(hyps, refs)
+    lowered = rlsum([lower_tokenised(h) for h in hyps], [lower_tokenised(r) for r in refs])
+    assert lowered == pytest.approx(cased, abs=0.5)
+    assert rlsum([lower_tokenised(h) for h in hyps], [lower_tokenised(r) for r in refs], split="none") < cased - 5
+
+
+def test_processes_and_progress_bar_give_the_same_scores(monkeypatch, capsys):
+    hyps, refs = [h for h, _ in CNN_LIKE] * 4, [r for _, r in CNN_LIKE] * 4
+    monkeypatch.setattr(scorer, "CHUNK", 2)  # 6 chunks
+    one, rules = rouge.score_pairs(hyps, refs, workers=1)
+    two, _ = rouge.score_pairs(hyps, refs, workers=2, progress=True)
+    assert one == two and rules == {"period": 24}
+    assert capsys.readouterr().err.endswith(f"\r[rouge] 12/12 pairs |{'#' * 30}|\n")
+
+
+def test_rouge_tools_import_neither_torch_nor_fairseq():
+    code = ("import sys\n"
+            "import r3f_fairseq.rouge, r3f_fairseq.data.prepare_summarization, r3f_fairseq.cli.bench_rouge\n"
+            "try:\n    r3f_fairseq.rouge.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('torch', 'fairseq', 'nltk') if m in sys.modules]\n"
+            "assert not heavy, heavy\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "usage: r3f-rouge" in proc.stdout
+
+
+# ---------------------------------------------------------------------------
 # sentence splitting and tokenisation
 # ---------------------------------------------------------------------------
 
@@ -113,17 +209,35 @@ def test_score_rejects_unaligned_lists():
     ("J. K. Rowling wrote it. It sold well.", ["J. K. Rowling wrote it.", "It sold well."]),
     ("The U.S. team won, e.g. in Jan. 2020. Fans cheered.", ["The U.S. team won, e.g. in Jan. 2020.", "Fans cheered."]),
     ("Growth was 3.5 percent. 2 firms failed.", ["Growth was 3.5 percent.", "2 firms failed."]),
-    ("Stop! Why? Because.", ["Stop!", "Why?", "Because."]),
+    ("Stop! Why? Because.", ["Stop! Why? Because."]),  # files2rouge ends sentences at "." tokens only
     ('He said "Go home." Then he left.', ['He said "Go home."', "Then he left."]),
     ('He left. "Why?" she asked.', ["He left.", '"Why?" she asked.']),
     ("It rained (a lot.) Then it stopped.", ["It rained (a lot.)", "Then it stopped."]),
-    ("first line\nsecond line. Third one.\n\n", ["first line", "second line.", "Third one."]),
-    ("no split. before lower case", ["no split. before lower case"]),
+    ("it ended. then it began again.", ["it ended.", "then it began again."]),  # whatever the case
     ("apples, pears etc. Nothing else.", ["apples, pears etc. Nothing else."]),
+    ("Wait... what", ["Wait... what"]),
+    # lower-cased, tokenised (published outputs): every "." token ends one, closers stay with it
+    ("mr. smith met dr. jones . they talked .", ["mr. smith met dr. jones .", "they talked ."]),
+    ("j. k. rowling wrote it . it sold well", ["j. k. rowling wrote it .", "it sold well"]),
+    ("he said `` go home . '' then he left .", ["he said `` go home . ''", "then he left ."]),
+    ("it rained -lrb- a lot . -rrb- then it stopped", ["it rained -lrb- a lot . -rrb-", "then it stopped"]),
+    ("growth was 3.5 percent . 2 firms failed .", ["growth was 3.5 percent .", "2 firms failed ."]),
+    # markers: PEGASUS's <n>, newlines
+    ("first one. still first<n>second", ["first one. still first", "second"]),
+    ("first line\nsecond line. Third one.\n\n", ["first line", "second line. Third one."]),
     ("", []),
 ])
 def test_split_sentences(text, sentences):
     assert rouge.split_sentences(text) == sentences
+
+
+def test_split_rules():
+    text = "One. Two<n>three. four"
+    assert rouge.split_sentences(text, "period") == ["One.", "Two", "three.", "four"]
+    assert rouge.split_sentences(text, "marker") == ["One. Two", "three. four"]
+    assert rouge.split_sentences(text, "none") == ["One. Two three. four"]
+    with pytest.raises(ValueError, match="sentence split must be one of"):
+        rouge.split_sentences(text, "nltk")
 
 
 @pytest.mark.parametrize("text, tokens", [
@@ -214,13 +328,9 @@ def run_main(main, argv, capsys):
 
 def test_read_summaries(tmp_path):
     path = tmp_path / "s.txt"
-    path.write_bytes(b"first summary \r\nsecond\n")
-    assert rouge.read_summaries(str(path)) == ["first summary", "second"]
-    write_lines(path, ["one", "  ", "three"])
-    with pytest.raises(ValueError, match=f"{path}:2: empty line"):
-        rouge.read_summaries(str(path))
-    with pytest.raises(ValueError, match=r"a.txt has 2 lines but b.txt has 1"):
-        rouge.check_aligned("a.txt", ["x", "y"], "b.txt", ["x"])
+    path.write_text("first summary \r\n\nthird\u2028still third\n", encoding="utf-8", newline="")
+    summaries, empty = rouge.read_summaries(str(path), "--hyp")
+    assert summaries == ["first summary", "", "third\u2028still third"] and empty == [2]
 
 
 def test_cli_prints_table_and_writes_json_and_tsv(files, tmp_path, capsys):
@@ -232,9 +342,11 @@ def test_cli_prints_table_and_writes_json_and_tsv(files, tmp_path, capsys):
     assert "| metric | F1 | 95% CI | P | R |" in out and "| rougeLsum |" in out
 
     result = json.loads(out_json.read_text())
-    assert {k: result[k] for k in ("name", "hyp", "ref", "n", "stemmer", "ptb", "dataset", "method")} == {
+    assert {k: result[k] for k in ("name", "hyp", "ref", "n", "stemmer", "ptb", "dataset", "method", "split",
+                                   "split_rules_used", "empty_hypotheses")} == {
         "name": "test.hypo", "hyp": hyp, "ref": ref, "n": 3, "stemmer": True, "ptb": False,
-        "dataset": "cnn_dm", "method": "r3f"}
+        "dataset": "cnn_dm", "method": "r3f", "split": "auto", "split_rules_used": {"period": 6},
+        "empty_hypotheses": 0}
     expected = rouge.aggregate(rouge.score(*zip(*CNN_LIKE)), n_bootstrap=100)
     for metric, s in expected.items():
         assert result["scores"][metric] == pytest.approx(s)
@@ -262,24 +374,59 @@ def test_cli_options_change_scores(files, tmp_path, capsys):
     assert scores["no-stem"]["scores"]["rouge1"]["f"] < scores["default"]["scores"]["rouge1"]["f"]
 
 
-@pytest.mark.parametrize("problem", ["mismatch", "empty", "missing", "bootstrap"])
+@pytest.mark.parametrize("problem", ["mismatch", "empty-ref", "missing", "bootstrap", "utf8", "json-dir",
+                                     "tsv-dir", "workers"])
 def test_cli_rejects_bad_input(files, tmp_path, capsys, problem):
     hyp, ref = files
     argv = ["--hyp", hyp, "--ref", ref]
     if problem == "mismatch":
         write_lines(tmp_path / "test.target", [r for _, r in CNN_LIKE[:2]])
-        message = f"{hyp} has 3 lines but {ref} has 2"
-    elif problem == "empty":
-        write_lines(tmp_path / "test.hypo", [CNN_LIKE[0][0], "", CNN_LIKE[2][0]])
-        message = f"{hyp}:2: empty line"
+        message = f"--hyp {hyp} has 3 lines but --ref {ref} has 2 (line i of one is scored against line i of the other)"
+    elif problem == "empty-ref":
+        write_lines(tmp_path / "test.target", [CNN_LIKE[0][1], " ", CNN_LIKE[2][1]])
+        message = f"--ref {ref}:2: empty reference (1 in all)"
     elif problem == "missing":
         argv[3] = str(tmp_path / "nope.txt")
         message = f"--ref {tmp_path / 'nope.txt'}: no such file"
-    else:
+    elif problem == "bootstrap":
         argv += ["--bootstrap", "-1"]
-        message = "--bootstrap must be >= 0"
-    code, _, err = run_main(rouge.main, argv, capsys)
-    assert code != 0 and message in err
+        message = "--bootstrap must be >= 0, got -1"
+    elif problem == "utf8":
+        (tmp_path / "test.hypo").write_bytes("caf\u00e9 one\ntwo\nthe \xff end\n".encode("utf-8").replace(
+            b"\xc3\xbf", b"\xff"))
+        message = f"--hyp {hyp}:3: not UTF-8 text (byte 0xff, byte 5 of the line)"
+    elif problem == "json-dir":
+        argv += ["--json", str(tmp_path / "no_dir" / "scores.json")]
+        message = f"--json {tmp_path / 'no_dir' / 'scores.json'}: directory {tmp_path / 'no_dir'} does not exist"
+    elif problem == "tsv-dir":
+        argv += ["--per-example", str(tmp_path)]
+        message = f"--per-example {tmp_path}: is a directory"
+    else:
+        argv += ["--workers", "0"]
+        message = "--workers must be >= 1, got 0"
+    code, out, err = run_main(rouge.main, argv, capsys)
+    assert code == 2 and err == f"error: {message}\n" and out == ""  # one line, nothing scored
+
+
+def test_empty_hypothesis_scores_zero_with_a_warning(files, tmp_path, capsys):
+    hyp, ref = files
+    write_lines(tmp_path / "test.hypo", [CNN_LIKE[0][0], "", CNN_LIKE[2][0], ""])  # the last one: a trailing blank line
+    write_lines(tmp_path / "test.target", [r for _, r in CNN_LIKE] + [CNN_LIKE[0][1]])
+    out_json = tmp_path / "scores.json"
+    code, out, err = run_main(rouge.main, ["--hyp", hyp, "--ref", ref, "--json", str(out_json), "--bootstrap", "0"],
+                              capsys)
+    assert code == 0 and "| rouge1 |" in out
+    assert f"warning: --hyp {hyp}: 2 of 4 hypotheses are empty (lines 2, 4)" in err
+    result = json.loads(out_json.read_text())
+    assert result["empty_hypotheses"] == 2
+    reference = rouge_scorer.RougeScorer(ALL, use_stemmer=True)
+    hyps = [CNN_LIKE[0][0], "", CNN_LIKE[2][0], ""]
+    refs = [r for _, r in CNN_LIKE] + [CNN_LIKE[0][1]]
+    theirs = [reference.score("\n".join(rouge.split_sentences(r)), "\n".join(rouge.split_sentences(h)))
+              for h, r in zip(hyps, refs)]
+    assert theirs[1]["rouge1"].fmeasure == 0 and theirs[3]["rougeLsum"].fmeasure == 0
+    for metric in ALL:
+        assert result["scores"][metric]["f"] == pytest.approx(100 * sum(t[metric].fmeasure for t in theirs) / 4)
 
 
 def test_cli_help(capsys):
@@ -338,3 +485,21 @@ def test_table4_rejects_bad_input(tmp_path, capsys):
     assert code != 0 and "bad.json: no scores.rouge1.f" in err
     code, _, err = run_main(summarization_table.main, ["--results", str(tmp_path / "none.json")], capsys)
     assert code != 0 and "--results " + str(tmp_path / "none.json") + ": no such file" in err
+
+
+# ---------------------------------------------------------------------------
+# benchmark
+# ---------------------------------------------------------------------------
+
+def test_bench_pairs_are_real_deterministic_and_scored_identically(shared_data):
+    from r3f_fairseq.cli import bench_rouge
+
+    data = str(shared_data / "summarization")
+    hyps, refs = bench_rouge.make_pairs(data, 30, seed=0)
+    assert (hyps, refs) == bench_rouge.make_pairs(data, 30, seed=0) != bench_rouge.make_pairs(data, 30, seed=1)
+    highlights = (shared_data / "summarization" / "cnn_dm" / "test_sample_42.target").read_text().splitlines()
+    assert len(hyps) == 30 and any(r in highlights for r in refs)
+    assert all(1 <= len(rouge.split_sentences(h)) <= 3 for h in hyps)
+    result = bench_rouge.run(hyps, refs, workers=1)
+    assert result["pairs"] == 30 and result["mismatched_pairs"] == 0
+    assert "wall-time ratio r3f-rouge / rouge-score" in bench_rouge.markdown(result)

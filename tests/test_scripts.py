@@ -23,6 +23,7 @@ def test_script_has_help(script):
     ("xnli/xnli.sh", ["evaluate", "--checkpoint", "/nonexistent.pt", "--xnli-bin", "x", "--out", "y"],
      "--checkpoint /nonexistent.pt: no such file"),
     ("bench/cost.sh", ["--updates", "0"], "--updates must be >= 1"),
+    ("bench/rouge.sh", ["--pairs", "0"], "--pairs and --workers must be >= 1"),
     ("tables/walltime_figure.sh", ["--task", "SST-2", "--runs", "/nonexistent"], "--runs /nonexistent: no such directory"),
     ("glue/compare_methods.sh", ["--glue-dir", "/nonexistent"], "--glue-dir /nonexistent: no such directory"),
     ("summarization/prepare.sh", ["cnn_dm", "--raw", "/nonexistent", "--bpe-dir", "x", "--out-dir", "y"],

@@ -119,6 +119,7 @@ def build(data: str, model_flags: List[str], method_flags: List[str]):
 
     import r3f_fairseq
 
+    r3f_fairseq.register()
     parser = options.get_training_parser()
     args = options.parse_args_and_arch(parser, [data, "--user-dir", r3f_fairseq.USER_DIR, *model_flags,
                                                 *method_flags, "--num-classes", "2", "--init-token", "0",

@@ -34,7 +34,9 @@ def load_bart(checkpoint: str, data: str, bpe_dir: str, cpu: bool):
     import torch
     from fairseq.models.bart import BARTModel
 
-    import r3f_fairseq  # noqa: F401
+    import r3f_fairseq
+
+    r3f_fairseq.register()
 
     bart = BARTModel.from_pretrained(
         os.path.dirname(os.path.abspath(checkpoint)), checkpoint_file=os.path.basename(checkpoint),

@@ -9,6 +9,7 @@ Source and target files must have the same number of lines and no empty
 line: a mismatch or an empty line is an error naming the file and line.
 """
 
+import gzip
 import os
 import sys
 from typing import Dict, List, Sequence, Tuple
@@ -23,13 +24,27 @@ class MalformedPair(ValueError):
     pass
 
 
+def read_text_lines(path: str) -> List[str]:
+    """The lines of a UTF-8 file (gzip-compressed if it ends in .gz), split at "\\n" only (a "\\r" before
+    it is dropped). Bytes that are not UTF-8 are an error naming ``path:line`` and the byte's place."""
+    with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line_start = data.rfind(b"\n", 0, e.start) + 1
+        line = data.count(b"\n", 0, e.start) + 1
+        raise MalformedPair(f"{path}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x}, byte "
+                            f"{e.start - line_start + 1} of the line)") from None
+    lines = text.split("\n")
+    if lines[-1] == "":  # the newline that ends the last line
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def read_lines(path: str) -> List[str]:
     """One example per line; an empty line or a file that is not UTF-8 is an error naming it."""
-    try:
-        with open(path, encoding="utf-8", newline="\n") as f:
-            lines = [line.rstrip("\n").rstrip("\r") for line in f]
-    except UnicodeDecodeError as e:
-        raise MalformedPair(f"{path}: not UTF-8 text ({e})") from None
+    lines = read_text_lines(path)
     for i, line in enumerate(lines, start=1):
         if not line.strip():
             raise MalformedPair(f"{path}:{i}: empty line (one example per line expected)")

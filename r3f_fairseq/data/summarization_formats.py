@@ -11,13 +11,19 @@ naming the file and line of a malformed record; nothing is dropped silently.
   sentence per line and are joined with spaces, as in the BART targets);
   XSum's JSON lines ``{"document", "summary"}`` are the same reader with other
   field names.
-* Gigaword, Rush et al. (2015)'s release: ``train.article.txt`` /
-  ``train.title.txt`` (tokenised, lower-cased, rare words ``UNK``, digits
-  ``#``), kept exactly as released.
+* Gigaword, Rush et al. (2015)'s release (``sumdata/``): ``train/train.article.txt``
+  / ``train/train.title.txt``, ``train/valid.article.filter.txt`` /
+  ``train/valid.title.filter.txt`` and the test set ``Giga/input.txt`` /
+  ``Giga/task1_ref0.txt`` (``.txt.gz`` read as well), tokenised and lower-cased
+  with digits as ``#``. Rare words are ``<unk>`` in train and valid but ``UNK``
+  in test; like TFDS's and Hugging Face's ``gigaword`` we write ``UNK`` on every
+  split (:func:`read_gigaword`), so a model trained on train writes what test's
+  references hold. The text is otherwise kept as released.
 * Reddit TIFU, Kim et al. (2019)'s JSON lines (``tifu_all_tokenized_and_filtered.json``):
-  the "long" subset is the posts with a TL;DR; source = ``selftext_without_tldr``,
-  target = ``tldr``. Posts without a TL;DR (the "short" subset) are counted and
-  reported, not used.
+  the "long" subset, source = ``selftext_without_tldr``, target = ``tldr``. As in
+  TFDS's ``reddit_tifu/long``, a post whose document or TL;DR is empty (after
+  stripping) is skipped; the posts without a TL;DR (the "short" subset) and those
+  with an empty document are counted, not used.
 """
 
 import csv
@@ -88,8 +94,9 @@ def read_article_pairs(path: str, source_field: str = "article", target_field: s
 
 
 def read_gigaword(article_path: str, title_path: str) -> Pairs:
-    """Rush et al.'s Gigaword pair of files, line-aligned and checked, text as released."""
-    return read_parallel(article_path, title_path)
+    """Rush et al.'s Gigaword pair of files, line-aligned and checked, with ``<unk>`` written ``UNK``."""
+    articles, titles = read_parallel(article_path, title_path)
+    return [a.replace("<unk>", "UNK") for a in articles], [t.replace("<unk>", "UNK") for t in titles]
 
 
 @dataclass
@@ -97,6 +104,7 @@ class RedditTifu:
     sources: List[str] = field(default_factory=list)
     targets: List[str] = field(default_factory=list)
     without_tldr: int = 0  # TIFU-short posts: not part of TIFU-long
+    empty_document: int = 0  # a TL;DR but no text besides it
 
     def split(self) -> Dict[str, Pairs]:
         """80 / 10 / 10 % by position in the file (PEGASUS's proportions; see the module doc)."""
@@ -107,17 +115,30 @@ class RedditTifu:
                 "test": (self.sources[valid:], self.targets[valid:])}
 
 
+def _text(record: Dict, name: str, where: str) -> str:
+    """The field's text, stripped; a missing field is an error, ``null`` is empty."""
+    if name not in record:
+        raise MalformedPair(f"{where}: no field {name!r} (fields: {', '.join(map(str, record))})")
+    value = record[name]
+    if value is not None and not isinstance(value, str):
+        raise MalformedPair(f"{where}: field {name!r} is not text")
+    return one_line(value or "")
+
+
 def read_reddit_tifu(path: str) -> RedditTifu:
-    """The TIFU-long pairs of Kim et al.'s JSON lines file."""
+    """The TIFU-long pairs of Kim et al.'s JSON lines file, skipping (and counting) empty posts as TFDS does."""
     data = RedditTifu()
     for line, record in _jsonl_records(path):
         where = f"{path}:{line}"
-        tldr = record.get("tldr")
-        if tldr is None or (isinstance(tldr, str) and not tldr.strip()):
+        tldr = _text(record, "tldr", where) if "tldr" in record else ""
+        document = _text(record, "selftext_without_tldr", where)
+        if not tldr:
             data.without_tldr += 1
-            continue
-        data.targets.append(one_line(_field(record, "tldr", where)))
-        data.sources.append(one_line(_field(record, "selftext_without_tldr", where)))
+        elif not document:
+            data.empty_document += 1
+        else:
+            data.sources.append(document)
+            data.targets.append(tldr)
     if not data.sources:
-        raise MalformedPair(f"{path}: no post with a TL;DR")
+        raise MalformedPair(f"{path}: no post with both a TL;DR and a document")
     return data

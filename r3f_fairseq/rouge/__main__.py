@@ -1,0 +1,3 @@
+from r3f_fairseq.rouge.cli import main
+
+main()
