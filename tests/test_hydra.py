@@ -2,9 +2,10 @@
 
 import pathlib
 
+from r3f_fairseq.user_dir import CONFIG_DIR
 from tests.helpers import USER_DIR, json_logs, run_cli
 
-CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs" / "glue"
+CONFIGS = pathlib.Path(CONFIG_DIR) / "glue"
 TINY = ["model._name=roberta_base", "+model.encoder_layers=2", "+model.encoder_embed_dim=32",
         "+model.encoder_ffn_embed_dim=64", "+model.encoder_attention_heads=2", "task.max_positions=256"]
 
