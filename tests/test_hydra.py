@@ -2,6 +2,8 @@
 
 import pathlib
 
+import pytest
+
 from r3f_fairseq.user_dir import CONFIG_DIR
 from tests.helpers import USER_DIR, json_logs, run_cli
 
@@ -10,6 +12,7 @@ TINY = ["model._name=roberta_base", "+model.encoder_layers=2", "+model.encoder_e
         "+model.encoder_ffn_embed_dim=64", "+model.encoder_attention_heads=2", "task.max_positions=256"]
 
 
+@pytest.mark.slow
 def test_shipped_r4f_yaml_trains_with_fairseq_hydra_train(rte_bin, tmp_path):
     out = run_cli(
         "fairseq-hydra-train", "--config-dir", str(CONFIGS), "--config-name", "rte_r4f",
