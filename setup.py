@@ -1,7 +1,7 @@
 """r3f-fairseq: R3F/R4F fine-tuning (Aghajanyan et al., 2020) as fairseq plugins.
 
-Why the fairseq pins look the way they do is explained in README.md
-("Installation"): the official fairseq 0.12.2 wheel cannot be imported on
+Why the fairseq pins look the way they do is explained in
+docs/installation.md: the official fairseq 0.12.2 wheel cannot be imported on
 Python >= 3.11, so each interpreter gets the patched 0.12 build that installs
 on it. torch is deliberately not pinned here: install it first (see
 scripts/setup_env.sh) so that pip never resolves a different, multi-GB build.
@@ -17,6 +17,8 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT",
     packages=find_packages(include=["r3f_fairseq", "r3f_fairseq.*"]),
+    # the fairseq-hydra-train YAML (r3f-fairseq-user-dir --config-dir prints where it lands)
+    package_data={"r3f_fairseq": ["configs/*/*.yaml"]},
     python_requires=">=3.10,<3.13",
     install_requires=[
         # fairseq 0.12 with the dataclass fix for Python 3.11/3.12 (wheels) ...
@@ -38,5 +40,8 @@ setup(
         # tokenizers: the reference WordPiece implementation our tokenizer is tested against
         "test": ["pytest>=7", "tokenizers"],
     },
-    entry_points={"console_scripts": ["r3f-rouge = r3f_fairseq.rouge:main"]},
+    entry_points={"console_scripts": [
+        "r3f-rouge = r3f_fairseq.rouge:main",
+        "r3f-fairseq-user-dir = r3f_fairseq.user_dir:main",
+    ]},
 )

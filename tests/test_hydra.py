@@ -2,13 +2,17 @@
 
 import pathlib
 
+import pytest
+
+from r3f_fairseq.user_dir import CONFIG_DIR
 from tests.helpers import USER_DIR, json_logs, run_cli
 
-CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs" / "glue"
+CONFIGS = pathlib.Path(CONFIG_DIR) / "glue"
 TINY = ["model._name=roberta_base", "+model.encoder_layers=2", "+model.encoder_embed_dim=32",
         "+model.encoder_ffn_embed_dim=64", "+model.encoder_attention_heads=2", "task.max_positions=256"]
 
 
+@pytest.mark.slow
 def test_shipped_r4f_yaml_trains_with_fairseq_hydra_train(rte_bin, tmp_path):
     out = run_cli(
         "fairseq-hydra-train", "--config-dir", str(CONFIGS), "--config-name", "rte_r4f",
