@@ -26,8 +26,8 @@ def step(task, model, crit, sample, seed=0):
     return loss.detach(), grads(model), log
 
 
-def test_one_step_from_zero_is_the_standard_update_exactly(tiny_roberta):
-    cfg, task, model, crit = freelb(tiny_roberta, "--adv-steps", "1", "--adv-init-mag", "0")
+def test_one_pass_from_zero_is_the_standard_update_exactly(tiny_roberta):
+    cfg, task, model, crit = freelb(tiny_roberta, "--adv-steps", "0", "--adv-init-mag", "0")
     sample = batch(task)
     loss, g, log = step(task, model, crit, sample)
     model.zero_grad()
@@ -40,9 +40,10 @@ def test_one_step_from_zero_is_the_standard_update_exactly(tiny_roberta):
         assert torch.equal(g[name], ref_g[name]), name
 
 
-def test_the_update_is_the_mean_of_the_k_ascent_gradients(tiny_roberta):
+def test_the_update_is_the_mean_of_the_passes_gradients(tiny_roberta):
+    """--adv-steps 2 (the release's meaning): 2 ascent steps, so k = 3 passes."""
     k = 3
-    cfg, task, model, crit = freelb(tiny_roberta, "--adv-steps", str(k), "--adv-init-mag", "0.5",
+    cfg, task, model, crit = freelb(tiny_roberta, "--adv-steps", str(k - 1), "--adv-init-mag", "0.5",
                                     "--adv-lr", "0.5", "--adv-max-norm", "0.8", *helpers_no_dropout())
     sample = batch(task)
     loss, g, log = step(task, model, crit, sample, seed=3)
@@ -79,9 +80,44 @@ def test_perturbation_stays_in_the_ball_and_off_padding(tiny_roberta):
     assert delta[~keep].abs().max() == 0
 
 
+class RecordingCriterion:
+    """The criterion, keeping each pass's loss."""
+
+    def __init__(self, criterion):
+        self.criterion, self.losses = criterion, []
+
+    def __call__(self, model, sample):
+        loss, sample_size, log = self.criterion(model, sample)
+        self.losses.append(loss.item())
+        return loss, sample_size, log
+
+
+@pytest.mark.parametrize("redraw", [False, True])
+def test_later_passes_reuse_the_first_passs_dropout_masks(tiny_roberta, redraw):
+    """As the release: with the perturbation held at 0, every pass is the same
+    computation, dropout included; --adv-redraw-dropout draws new masks."""
+    cfg, task, model, crit = freelb(tiny_roberta, "--adv-steps", "2", "--adv-init-mag", "0", "--adv-lr", "0",
+                                    "--dropout", "0.3", *(["--adv-redraw-dropout"] if redraw else []))
+    recording = RecordingCriterion(crit)
+    torch.manual_seed(0)
+    task.train_step(batch(task), model, recording, PlainOptimizer(), update_num=0)
+    assert len(recording.losses) == 3
+    assert (len(set(recording.losses)) == 1) != redraw, recording.losses
+
+
+def test_each_ascent_step_increases_the_loss(tiny_roberta):
+    cfg, task, model, crit = freelb(tiny_roberta, "--adv-steps", "3", "--adv-init-mag", "0", "--adv-lr", "0.05",
+                                    *helpers_no_dropout())
+    recording = RecordingCriterion(crit)
+    torch.manual_seed(0)
+    task.train_step(batch(task), model, recording, PlainOptimizer(), update_num=0)
+    losses = recording.losses
+    assert len(losses) == 4 and all(b > a for a, b in zip(losses, losses[1:])), losses
+
+
 @pytest.mark.parametrize("flags, message", [
-    (["--adv-steps", "0"], "--adv-steps must be >= 1"),
-    (["--adv-steps", "-2"], "--adv-steps must be >= 1"),
+    (["--adv-steps", "-1"], "--adv-steps must be >= 0"),
+    (["--adv-lr", "nan"], "--adv-lr must be a finite number"),
     (["--adv-lr", "-1"], "--adv-lr must be >= 0"),
     (["--adv-init-mag", "-1"], "--adv-init-mag must be >= 0"),
     (["--adv-max-norm", "-1"], "--adv-max-norm must be >= 0"),
@@ -96,6 +132,6 @@ def test_regression_target_trains(stsb_bin):
 
     cfg, task, model, crit = helpers.build(stsb_bin, *helpers.TINY_ROBERTA, "--num-classes", "1",
                                            "--regression-target", "--task", "sentence_prediction_freelb",
-                                           "--criterion", "sentence_prediction", "--adv-steps", "2")
+                                           "--criterion", "sentence_prediction", "--adv-steps", "1")
     loss, g, log = step(task, model, crit, batch(task))
     assert torch.isfinite(loss) and g and all(torch.isfinite(v).all() for v in g.values())

@@ -1,5 +1,9 @@
 """label_smoothed_cross_entropy_r3f on a tiny BART built by fairseq from the real CNN/DM sample."""
 
+import importlib
+import os
+
+import fairseq
 import pytest
 import torch
 import torch.nn.functional as F
@@ -17,13 +21,13 @@ def stock_criterion(task, cfg):
     return LabelSmoothedCrossEntropyCriterion(task, c.sentence_avg, c.label_smoothing, c.ignore_prefix_size)
 
 
-def hand_penalty(model, sample, seed, pad):
+def hand_penalty(model, sample, seed, pad, eps=0.1):
     """sum over non-pad target tokens of KL(p||q) + KL(q||p), written out with F.kl_div."""
     from r3f_fairseq.embedding_perturbation import perturbed_token_embeddings
 
     clean = model(**sample["net_input"])[0]
     torch.manual_seed(seed)
-    noise = lambda e: e + torch.randn_like(e) * 0.1  # noqa: E731  (--noise-type normal --eps 0.1)
+    noise = lambda e: e + torch.randn_like(e) * eps  # noqa: E731  (--noise-type normal)
     with perturbed_token_embeddings(model, sample["net_input"]["src_tokens"], noise):
         noised = model(**sample["net_input"])[0]
     log_p, log_q = F.log_softmax(clean.double(), -1), F.log_softmax(noised.double(), -1)
@@ -52,17 +56,104 @@ def test_eval_mode_draws_no_noise_and_equals_stock(tiny_bart):
     assert torch.equal(loss, stock) and "symm_kl" not in log
 
 
-def test_penalty_is_the_symmetric_kl_summed_over_non_pad_target_tokens(tiny_bart):
-    cfg, task, model, crit = tiny_bart(*R3F, "--eps", "0.1", "--r3f-lambda", "0.5", *NO_DROPOUT)
+@pytest.mark.parametrize("average", ["sentence", "token"])
+@pytest.mark.parametrize("sentence_avg", [False, True])
+def test_penalty_is_the_symmetric_kl_over_non_pad_target_tokens(tiny_bart, average, sentence_avg):
+    """sentence (default, upstream's weighting): after fairseq divides by sample_size,
+    lambda * (KL summed over non-pad target tokens) / B, whatever --sentence-avg says;
+    token: lambda * that sum / sample_size, like the NLL."""
+    flags = [*R3F, "--eps", "1.0", "--r3f-lambda", "1e4", "--r3f-kl-average", average, *NO_DROPOUT]
+    cfg, task, model, crit = tiny_bart(*flags, *(["--sentence-avg"] if sentence_avg else []))
     sample = batch(task, n=4)
     assert sample["target"].eq(task.target_dictionary.pad()).any(), "batch should contain padding"
     model.train()
     torch.manual_seed(7)
-    loss, _, log = crit(model, sample)
-    expected = hand_penalty(model, sample, seed=7, pad=task.target_dictionary.pad())
-    assert float(log["symm_kl"]) == pytest.approx(expected, rel=1e-4)
+    loss, sample_size, log = crit(model, sample)
+    kl_sum = hand_penalty(model, sample, seed=7, pad=task.target_dictionary.pad(), eps=1.0)
+    per_unit = kl_sum / 4 if average == "sentence" else kl_sum / sample_size  # what the gradient sees
+    assert float(log["symm_kl"]) / sample_size == pytest.approx(per_unit, rel=1e-4)
     stock, _, _ = stock_criterion(task, cfg)(model, sample)
-    assert loss.item() == pytest.approx(stock.item() + 0.5 * expected, rel=1e-5)
+    assert loss.item() == pytest.approx(stock.item() + 1e4 * float(log["symm_kl"]), rel=1e-6)
+    assert 1e4 * float(log["symm_kl"]) > 1e-5 * stock.item()  # large enough for the sum above to see it
+
+
+def load_upstream_criterion():
+    """fairseq's examples/rxf label_smoothed_cross_entropy_r3f, without registering it twice."""
+    import fairseq.criterions as fc
+
+    path = os.path.join(os.path.dirname(fairseq.__file__), "examples", "rxf", "rxf_src",
+                        "label_smoothed_cross_entropy_r3f.py")
+    spec = importlib.util.spec_from_file_location("upstream_rxf_label_smoothed_cross_entropy_r3f", path)
+    module = importlib.util.module_from_spec(spec)
+    original, fc.register_criterion = fc.register_criterion, (lambda *a, **k: (lambda cls: cls))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        fc.register_criterion = original
+    return module.LabelSmoothedCrossEntropyR3FCriterion
+
+
+@pytest.mark.parametrize("sentence_avg", [False, True])
+def test_default_loss_and_gradients_equal_upstreams(tiny_bart, sentence_avg):
+    """Upstream's seq2seq criterion (run from fairseq's own examples/rxf file; BART
+    passes its token_embeddings to the encoder) and ours with default flags: the
+    same loss and the same symm_kl. The batch repeats one pair, so it has no padding (upstream
+    sums its KL over padding too; ours masks it, see the padding test).
+
+    A randomly initialised tiny BART predicts almost uniformly over 50k tokens, so its
+    KL is ~1e-6 and upstream's float32 formula (sum of p log p - p log q) is then mostly
+    rounding; larger output embeddings make its predictions peaked enough to compare."""
+    from tests.helpers import grads
+
+    lam = 1e5
+    cfg, task, model, crit = tiny_bart(*R3F, "--eps", "1.0", "--r3f-lambda", str(lam), *NO_DROPOUT,
+                                       *(["--sentence-avg"] if sentence_avg else []))
+    upstream = load_upstream_criterion()(task, sentence_avg, 0.1, 1.0, lam, "normal")
+    with torch.no_grad():
+        model.decoder.embed_tokens.weight.mul_(50)
+    task.load_dataset("valid")
+    dataset = task.dataset("valid")
+    sample = dataset.collater([dataset[0]] * 3)
+    assert not sample["target"].eq(task.target_dictionary.pad()).any()
+    model.train()
+    results = []
+    for criterion in (crit, upstream):
+        model.zero_grad()
+        torch.manual_seed(11)
+        loss, sample_size, log = criterion(model, sample)
+        loss.backward()
+        results.append((loss.item(), float(log["symm_kl"]), grads(model)))
+    (loss, kl, g), (up_loss, up_kl, up_g) = results
+    assert lam * kl > 1e-3 * loss  # the penalty is a visible part of the loss
+    assert kl == pytest.approx(up_kl, rel=1e-2)  # upstream's float32 formula: ~0.1 % rounding here
+    assert loss - lam * kl == pytest.approx(up_loss - lam * up_kl, rel=1e-6)  # the same NLL beside it
+
+
+def test_embedding_grad_default_both_as_upstream_and_clean_detaches(tiny_bart):
+    """Upstream's seq2seq R3F lets the noised pass train the (shared) embedding
+    matrix: our default. --r3f-embedding-grad clean changes only that gradient."""
+    from tests.helpers import grads
+
+    runs = {}
+    for mode in ("default", "clean"):
+        cfg, task, model, crit = tiny_bart(*R3F, "--eps", "1.0", "--r3f-lambda", "1e4", *NO_DROPOUT,
+                                           *(["--r3f-embedding-grad", mode] if mode != "default" else []))
+        if runs:
+            model.load_state_dict(runs["default"][2])
+        assert crit.r3f.detach_embeddings == (mode == "clean")
+        model.train()
+        model.zero_grad()
+        torch.manual_seed(4)
+        loss, _, _ = crit(model, batch(task, n=2))
+        loss.backward()
+        runs[mode] = (loss.item(), grads(model), model.state_dict())
+    (loss, g, _), (loss_clean, g_clean, _) = runs["default"], runs["clean"]
+    assert loss_clean == pytest.approx(loss, rel=1e-6)
+    embed = "encoder.embed_tokens.weight"
+    assert not torch.allclose(g[embed], g_clean[embed], rtol=1e-4, atol=0)
+    for name in g:
+        if name != embed:
+            torch.testing.assert_close(g[name], g_clean[name], msg=name)
 
 
 def test_extra_target_padding_leaves_the_penalty_unchanged(tiny_bart):
@@ -84,7 +175,7 @@ def test_extra_target_padding_leaves_the_penalty_unchanged(tiny_bart):
 
 
 @pytest.mark.parametrize("sentence_avg", [False, True])
-def test_penalty_is_normalised_like_the_nll(tiny_bart, sentence_avg):
+def test_logged_penalty_is_per_sample_size_unit(tiny_bart, sentence_avg):
     from fairseq.logging import metrics
 
     flags = [*R3F, "--eps", "0.1", *NO_DROPOUT] + (["--sentence-avg"] if sentence_avg else [])
@@ -107,8 +198,8 @@ def test_decoder_inputs_are_not_noised(tiny_bart):
     cfg, task, model, crit = tiny_bart(*R3F, "--eps", "1.0", *NO_DROPOUT)
     sample = batch(task, n=4)
     assert encoder_token_embedding(model) is model.decoder.embed_tokens
-    noise, perturbed = crit.r3f.noise, []
-    crit.r3f.noise = lambda e: perturbed.append(e.shape) or noise(e)
+    perturb, perturbed = crit.r3f.perturb, []
+    crit.r3f.perturb = lambda e: perturbed.append(e.shape) or perturb(e)
     model.train()
     crit(model, sample)
     src = sample["net_input"]["src_tokens"]

@@ -79,10 +79,20 @@ def test_regression_target_gets_a_squared_difference_term(stsb_bin):
 
     cfg, task, model, crit = helpers.build(stsb_bin, *helpers.TINY_ROBERTA, "--num-classes", "1",
                                            "--regression-target", "--criterion", "sentence_prediction_smart",
-                                           "--smart-eps", "0.1", "--smart-noise-var", "0.01")
+                                           "--smart-eps", "0.1", "--smart-noise-var", "0.01", *helpers_no_dropout())
     model.train()
     loss, _, log = crit(model, batch(task))
-    assert log["smart_adv"] > 0 and torch.isfinite(loss)
+    assert log["smart_adv"] > 1e-6 and torch.isfinite(loss)  # dropout off: the perturbation alone
+
+
+def test_zero_perturbation_gives_no_term(tiny_roberta):
+    """The control for the test above: with dropout off, a perturbation of size 0
+    (no initial noise, no ascent) leaves the smoothness term at 0."""
+    cfg, task, model, crit = smart(tiny_roberta, "--smart-noise-var", "0", "--smart-step-size", "0",
+                                   *helpers_no_dropout())
+    model.train()
+    _, _, log = crit(model, batch(task))
+    assert float(log["smart_adv"]) < 1e-12
 
 
 def test_bregman_teacher_is_an_ema_outside_the_optimised_parameters(tiny_roberta):
@@ -104,8 +114,33 @@ def test_bregman_teacher_is_an_ema_outside_the_optimised_parameters(tiny_roberta
         torch.testing.assert_close(t, 0.9 * old + 0.1 * p)
 
 
+def test_bregman_teacher_moves_once_per_optimizer_update(tiny_roberta):
+    """With --update-freq k the criterion runs k times per update: the teacher moves
+    once per update (momentum beta per update, not beta^k)."""
+    cfg, task, model, crit = smart(tiny_roberta, "--smart-lambda", "0", "--smart-mu", "1", "--smart-beta", "0.5",
+                                   *helpers_no_dropout())
+    sample = batch(task)
+    model.train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    crit(model, sample)  # update 0: the teacher starts as the model
+    teacher = crit._teacher[0]
+    for update in range(2):
+        before = [t.clone() for t in teacher.parameters()]
+        optimizer.zero_grad()
+        for micro_batch in range(3):  # --update-freq 3
+            loss, _, _ = crit(model, sample)
+            loss.backward()
+        optimizer.step()
+        crit(model, sample)  # first micro-batch of the next update: one EMA step
+        crit(model, sample)  # its second micro-batch: none
+        for old, t, p in zip(before, teacher.parameters(), model.parameters()):
+            torch.testing.assert_close(t, 0.5 * old + 0.5 * p)
+
+
 @pytest.mark.parametrize("flags, message", [
     (["--smart-steps", "-1"], "--smart-steps must be >= 0"),
+    (["--smart-lambda", "nan"], "--smart-lambda must be a finite number"),
+    (["--smart-eps", "inf"], "--smart-eps must be a finite number"),
     (["--smart-eps", "0"], "--smart-eps must be > 0"),
     (["--smart-eps=-1e-5"], "--smart-eps must be > 0"),
     (["--smart-lambda", "-1"], "--smart-lambda must be >= 0"),
