@@ -13,19 +13,23 @@ becomes ``[UNK]``. The result is space-separated tokens, which
 import os
 import unicodedata
 from multiprocessing import Pool
-from typing import Dict, List
+from typing import Dict, List, Optional
+
+from r3f_fairseq.data.files import MalformedRow, MissingFile, read_text
 
 
-def load_vocab(path: str) -> Dict[str, int]:
+def load_vocab(path: str, flag: Optional[str] = None) -> Dict[str, int]:
     vocab: Dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for index, line in enumerate(f):
-            token = line.rstrip("\n")
-            if token in vocab:
-                raise ValueError(f"{path}:{index + 1}: duplicate token {token!r}")
-            vocab[token] = index
+    # lines as Python's text mode reads them (universal newlines), like BERT's own load_vocab
+    lines = read_text(path, flag).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    for index, token in enumerate(lines):
+        if token in vocab:
+            raise MalformedRow(path, index + 1, f"duplicate token {token!r}", flag)
+        vocab[token] = index
     if not vocab:
-        raise ValueError(f"{path}: empty vocabulary")
+        raise MalformedRow(path, 1, "empty vocabulary", flag)
     return vocab
 
 
@@ -34,7 +38,7 @@ class WordPieceTokenizer:
                  max_word_chars: int = 100):
         self.vocab = load_vocab(vocab_path)
         if unk_token not in self.vocab:
-            raise ValueError(f"{vocab_path}: no {unk_token} token")
+            raise MalformedRow(vocab_path, len(self.vocab), f"no {unk_token} token in the vocabulary")
         self.lowercase, self.unk_token, self.max_word_chars = lowercase, unk_token, max_word_chars
 
     def tokenize(self, text: str) -> List[str]:
@@ -141,7 +145,7 @@ class WordPieceEncoder:
     def __init__(self, vocab_path: str, dict_path: str, lowercase: bool = True):
         for flag, path in (("--vocab", vocab_path), ("--dict", dict_path)):
             if not os.path.isfile(path):
-                raise FileNotFoundError(f"{flag} {path}: no such file (r3f_fairseq.conversion.hf_bert writes both)")
+                raise MissingFile(f"{flag} {path}: no such file (r3f_fairseq.conversion.hf_bert writes both)")
         self.vocab_path, self.dict_path, self.lowercase = vocab_path, dict_path, lowercase
         WordPieceTokenizer(vocab_path, lowercase)  # fail early on a bad vocabulary
 
