@@ -34,39 +34,64 @@ _UNREADABLE = (RuntimeError, pickle.UnpicklingError, EOFError, ValueError, OSErr
 
 
 def read_checkpoint(path: str, flag: str = "--checkpoint", arg_overrides: Optional[dict] = None) -> dict:
-    """The state of a fairseq checkpoint, read (and upgraded) by fairseq's own loader."""
+    """The state of a fairseq checkpoint, read (and upgraded) by fairseq's own loader, once the
+    file is known to be a readable PyTorch file holding a fairseq checkpoint's entries."""
     if not os.path.isfile(path):
         raise MissingFile(f"{flag} {path}: no such file")
+    import torch
     from fairseq import checkpoint_utils
 
     import r3f_fairseq  # noqa: F401  (torch >= 2.6 loads fairseq checkpoints: r3f_fairseq.compat)
 
     try:
-        state = checkpoint_utils.load_checkpoint_to_cpu(path, arg_overrides)
+        try:  # memory-mapped: cheap, tensors are not read
+            state = torch.load(path, map_location="cpu", mmap=True)
+        except RuntimeError as e:
+            if "mmap" not in str(e):
+                raise
+            state = torch.load(path, map_location="cpu")  # a file in torch's legacy (non-zip) format
     except _UNREADABLE as e:
-        text = (str(e).strip() or type(e).__name__).splitlines()[0]
         raise UserError(f"{flag} {path}: not a readable checkpoint, truncated or not a PyTorch file "
-                        f"({type(e).__name__}: {text[:200]})") from None
+                        f"({_first_line(e)})") from None
     if not isinstance(state, dict) or "model" not in state or (state.get("cfg") is None and state.get("args") is None):
-        raise UserError(f"{flag} {path}: not a fairseq checkpoint (no 'model' and 'cfg' entries)")
-    return state
+        entries = sorted(state)[:6] if isinstance(state, dict) else type(state).__name__
+        raise UserError(f"{flag} {path}: not a fairseq checkpoint (no 'model' and 'cfg' entries; has {entries})")
+    del state
+    try:
+        return checkpoint_utils.load_checkpoint_to_cpu(path, arg_overrides)
+    except _UNREADABLE as e:
+        raise UserError(f"{flag} {path}: not a fairseq checkpoint fairseq can load ({_first_line(e)})") from None
+
+
+def _first_line(error: Exception) -> str:
+    text = (str(error).strip() or type(error).__name__).splitlines()[0]
+    return f"{type(error).__name__}: {text[:200]}"
 
 
 def checkpoint_settings(state: dict) -> dict:
     """The task settings saved in a checkpoint: task and arch names, num_classes,
     regression_target, classification_head_name (None where absent)."""
-    cfg, args = state.get("cfg"), state.get("args")
+    cfg = state.get("cfg")
     if cfg is not None:
-        task, model = cfg.get("task") or {}, cfg.get("model") or {}
-        get = lambda key: task.get(key, model.get(key) if hasattr(model, "get") else None)  # noqa: E731
-        arch = model.get("arch", model.get("_name")) if hasattr(model, "get") else None
-        task_name = task.get("_name")
-    else:
-        get = lambda key: getattr(args, key, None)  # noqa: E731
-        arch, task_name = getattr(args, "arch", None), getattr(args, "task", None)
-    return {"task": task_name, "arch": arch, "num_classes": get("num_classes"),
-            "regression_target": bool(get("regression_target")),
-            "classification_head_name": get("classification_head_name") or "sentence_classification_head"}
+        task, model = _entry(cfg, "task"), _entry(cfg, "model")
+    else:  # checkpoints of older fairseq versions: one argparse.Namespace
+        task = model = state.get("args")
+    arch = _entry(model, "arch") or _entry(model, "_name")
+    task_name = _entry(task, "_name") or _entry(task, "task")
+    setting = lambda key: _entry(task, key) if _entry(task, key) is not None else _entry(model, key)  # noqa: E731
+    return {"task": task_name, "arch": arch, "num_classes": setting("num_classes"),
+            "regression_target": bool(setting("regression_target")),
+            "classification_head_name": setting("classification_head_name") or "sentence_classification_head"}
+
+
+def _entry(node, key):
+    """``node[key]`` of a dict / DictConfig, ``node.key`` of a Namespace (fairseq keeps ``cfg.model``
+    as a Namespace for --arch models); None where absent."""
+    if node is None:
+        return None
+    if hasattr(node, "get"):
+        return node.get(key)
+    return getattr(node, key, None)
 
 
 def label_set(data_dir: str, flag: str) -> Tuple[str, List[str]]:

@@ -167,7 +167,8 @@ def main(argv=None) -> None:
             p.error(str(e))
     if args.wordpiece_dir:
         encoder = WordPieceEncoder(os.path.join(args.wordpiece_dir, "vocab.txt"),
-                                   os.path.join(args.wordpiece_dir, "dict.txt"), lowercase=not args.cased)
+                                   os.path.join(args.wordpiece_dir, "dict.txt"), lowercase=not args.cased,
+                                   flag="--wordpiece-dir")
     else:
         encoder = Gpt2BpeEncoder(args.bpe_dir)
     for name in args.tasks:
