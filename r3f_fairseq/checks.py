@@ -21,16 +21,13 @@ torch and fairseq are imported only where a checkpoint is read.
 import argparse
 import math
 import os
-import pickle
-import zipfile
 from typing import List, Optional, Sequence, Tuple
 
 from r3f_fairseq.data.files import MalformedRow, MissingFile, read_text
 from r3f_fairseq.errors import UserError
 
-# what reading a truncated or garbage file with torch.load raises
-_UNREADABLE = (RuntimeError, pickle.UnpicklingError, EOFError, ValueError, OSError, zipfile.BadZipFile,
-               UnicodeDecodeError, AttributeError, ImportError, IndexError, KeyError, TypeError)
+# what fairseq's upgrade of an old or odd checkpoint raises
+_NOT_UPGRADABLE = (RuntimeError, ValueError, AttributeError, KeyError, TypeError, IndexError)
 
 
 def read_checkpoint(path: str, flag: str = "--checkpoint", arg_overrides: Optional[dict] = None) -> dict:
@@ -50,7 +47,7 @@ def read_checkpoint(path: str, flag: str = "--checkpoint", arg_overrides: Option
             if "mmap" not in str(e):
                 raise
             state = torch.load(path, map_location="cpu")  # a file in torch's legacy (non-zip) format
-    except _UNREADABLE as e:
+    except Exception as e:  # only the file is read here: garbage makes the unpickler raise almost anything
         raise UserError(f"{flag} {path}: not a readable checkpoint, truncated or not a PyTorch file "
                         f"({_first_line(e)})") from None
     if not isinstance(state, dict) or "model" not in state or (state.get("cfg") is None and state.get("args") is None):
@@ -59,7 +56,7 @@ def read_checkpoint(path: str, flag: str = "--checkpoint", arg_overrides: Option
     del state
     try:
         return checkpoint_utils.load_checkpoint_to_cpu(path, arg_overrides)
-    except _UNREADABLE as e:
+    except _NOT_UPGRADABLE as e:
         raise UserError(f"{flag} {path}: not a fairseq checkpoint fairseq can load ({_first_line(e)})") from None
 
 

@@ -10,6 +10,7 @@ docs/bad-inputs.md lists the same catalogue.
 
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -265,8 +266,11 @@ def truncated_safetensors(minilm_dir):
         return "model.safetensors", f.read(4096)
 
 
-def garbage(name):
-    return lambda minilm_dir: (name, os.urandom(2048))
+def garbage(name, seed):
+    """Fixed random bytes (seed >= 0) or a real text file given as weights (seed -1)."""
+    if seed < 0:
+        return lambda minilm_dir: (name, open(os.path.join(minilm_dir, "vocab.txt"), "rb").read(4096))
+    return lambda minilm_dir: (name, random.Random(seed).randbytes(2048))
 
 
 def truncated_torch_bin(minilm_dir):
@@ -283,9 +287,11 @@ def truncated_torch_bin(minilm_dir):
 
 WEIGHT_CASES = {
     "truncated-safetensors": (truncated_safetensors, r"--hf-dir \S+/model\.safetensors: not a readable weights file"),
-    "garbage-safetensors": (garbage("model.safetensors"), r"--hf-dir \S+/model\.safetensors: not a readable weights"),
+    **{f"garbage-safetensors-{seed}": (garbage("model.safetensors", seed),
+                                       r"--hf-dir \S+/model\.safetensors: not a readable weights") for seed in range(-1, 4)},
     "truncated-pytorch-bin": (truncated_torch_bin, r"--hf-dir \S+/pytorch_model\.bin: not a readable weights file"),
-    "garbage-pytorch-bin": (garbage("pytorch_model.bin"), r"--hf-dir \S+/pytorch_model\.bin: not a readable weights"),
+    **{f"garbage-pytorch-bin-{seed}": (garbage("pytorch_model.bin", seed),
+                                       r"--hf-dir \S+/pytorch_model\.bin: not a readable weights") for seed in range(-1, 4)},
 }
 
 
@@ -395,12 +401,13 @@ def small_torch_file(tmp_path, obj):
 
 @pytest.mark.parametrize("kind, message", [
     ("truncated", r"--checkpoint \S+/checkpoint_best\.pt: not a readable checkpoint"),
-    ("garbage", r"--checkpoint \S+/checkpoint_best\.pt: not a readable checkpoint"),
+    *[(f"garbage-{seed}", r"--checkpoint \S+/checkpoint_best\.pt: not a readable checkpoint") for seed in range(4)],
+    ("text-file", r"--checkpoint \S+/checkpoint_best\.pt: not a readable checkpoint"),
     ("empty", r"--checkpoint \S+/checkpoint_best\.pt: not a readable checkpoint"),
     ("not-fairseq", r"--checkpoint \S+/checkpoint_best\.pt: not a fairseq checkpoint"),
     ("missing", r"--checkpoint \S+/checkpoint_best\.pt: no such file"),
 ])
-def test_unreadable_checkpoint_in_evaluation(kind, message, tmp_path):
+def test_unreadable_checkpoint_in_evaluation(kind, message, tmp_path, shared_data):
     import torch
 
     from r3f_fairseq.evaluation import sentence_prediction_accuracy
@@ -409,8 +416,10 @@ def test_unreadable_checkpoint_in_evaluation(kind, message, tmp_path):
                             else {"weights": torch.zeros(3)})
     if kind == "truncated":
         path.write_bytes(path.read_bytes()[:3000])
-    elif kind == "garbage":
-        path.write_bytes(os.urandom(4096))
+    elif kind.startswith("garbage"):
+        path.write_bytes(random.Random(int(kind.split("-")[1])).randbytes(4096))
+    elif kind == "text-file":
+        shutil.copyfile(str(shared_data / "glue" / "RTE" / "dev.tsv"), path)
     elif kind == "empty":
         path.write_bytes(b"")
     elif kind == "missing":
