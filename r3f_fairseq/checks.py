@@ -62,7 +62,7 @@ def read_checkpoint(path: str, flag: str = "--checkpoint", arg_overrides: Option
 
 def _first_line(error: Exception) -> str:
     text = (str(error).strip() or type(error).__name__).splitlines()[0]
-    return f"{type(error).__name__}: {text[:200]}"
+    return f"{type(error).__name__}: {text.split('. ')[0][:160]}"
 
 
 def checkpoint_settings(state: dict) -> dict:

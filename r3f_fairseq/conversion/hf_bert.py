@@ -99,8 +99,9 @@ def read_weights(path: str) -> Dict[str, torch.Tensor]:
     try:
         weights = load(path)
     except Exception as e:  # only the file is read here: garbage makes the unpickler raise almost anything
-        raise ConversionError(f"--hf-dir {path}: not a readable weights file, truncated or not "
-                              f"{os.path.splitext(path)[1][1:]} ({_first_line(e)})") from None
+        kind = "safetensors" if path.endswith(".safetensors") else "PyTorch"
+        raise ConversionError(f"--hf-dir {path}: not a readable weights file, truncated or not {kind} "
+                              f"({_first_sentence(e)})") from None
     if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
         raise ConversionError(f"--hf-dir {path}: holds no dictionary of tensors")
     return weights
@@ -118,9 +119,9 @@ def read_config(path: str) -> dict:
     return config
 
 
-def _first_line(error: Exception) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0]
+def _first_sentence(error: Exception) -> str:
+    text = (str(error).strip() or type(error).__name__).splitlines()[0]
+    return text.split(". ")[0][:160]
 
 
 def check_config(config: dict, weights: Dict[str, torch.Tensor], config_path: str, weights_path: str) -> None:
