@@ -57,17 +57,8 @@ def not_utf8_on_line_4(lines):
     return lines
 
 
-def score_on_line_3(score):
-    def mutate(lines):
-        lines = list(lines)
-        fields = lines[2].rstrip(b"\n").split(b"\t")
-        fields[-1] = score
-        lines[2] = b"\t".join(fields) + b"\n"
-        return lines
-    return mutate
-
-
 def label_on_line_3(label):
+    """Line 3 with its last field (the label: STS-B's score, RTE's label) replaced."""
     def mutate(lines):
         lines = list(lines)
         fields = lines[2].rstrip(b"\n").split(b"\t")
@@ -84,15 +75,15 @@ TSV_CASES = {
     "not-utf8": ("RTE", "train", not_utf8_on_line_4,
                  r"--glue-dir \S+/RTE/train\.tsv:4: not UTF-8 text: byte 0xe9 at column \d+"),
     "not-utf8-stsb-dev": ("STS-B", "dev", not_utf8_on_line_4, r"--glue-dir \S+/STS-B/dev\.tsv:4: not UTF-8 text"),
-    "stsb-17.5": ("STS-B", "train", score_on_line_3(b"17.5"),
+    "stsb-17.5": ("STS-B", "train", label_on_line_3(b"17.5"),
                   r"--glue-dir \S+/STS-B/train\.tsv:3: label '17\.5' outside the STS-B range \[0, 5\]"),
-    "stsb-minus-3": ("STS-B", "train", score_on_line_3(b"-3"),
+    "stsb-minus-3": ("STS-B", "train", label_on_line_3(b"-3"),
                      r"--glue-dir \S+/STS-B/train\.tsv:3: label '-3' outside the STS-B range \[0, 5\]"),
-    "stsb-inf": ("STS-B", "dev", score_on_line_3(b"inf"),
+    "stsb-inf": ("STS-B", "dev", label_on_line_3(b"inf"),
                  r"--glue-dir \S+/STS-B/dev\.tsv:3: label 'inf' is not a finite number"),
-    "stsb-nan": ("STS-B", "train", score_on_line_3(b"nan"),
+    "stsb-nan": ("STS-B", "train", label_on_line_3(b"nan"),
                  r"--glue-dir \S+/STS-B/train\.tsv:3: label 'nan' is not a finite number"),
-    "stsb-5.01": ("STS-B", "train", score_on_line_3(b"5.01"), r"train\.tsv:3: label '5\.01' outside the STS-B range"),
+    "stsb-5.01": ("STS-B", "train", label_on_line_3(b"5.01"), r"train\.tsv:3: label '5\.01' outside the STS-B range"),
     "rte-label-on-stsb-scale": ("RTE", "dev", label_on_line_3(b"4.2"),
                                 r"--glue-dir \S+/RTE/dev\.tsv:3: label '4\.2' not in RTE labels"),
 }
