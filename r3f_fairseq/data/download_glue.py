@@ -26,8 +26,9 @@ import zipfile
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence
 
-from r3f_fairseq import USER_DIR
+from r3f_fairseq import USER_DIR, errors
 from r3f_fairseq.data import glue
+from r3f_fairseq.data.files import MissingFile
 
 #: where the GLUE scripts and the demo look first (``--glue-dir`` default)
 DEFAULT_OUT_DIR = os.path.join(os.path.dirname(USER_DIR), "data", "glue")
@@ -77,7 +78,7 @@ def _fetch(task: str, name: str, from_dir: Optional[str], mirror: Optional[str],
             candidate = os.path.join(from_dir, "MRPC", "dev_ids.tsv")
             if os.path.isfile(candidate):
                 return candidate
-        raise FileNotFoundError(f"--from-dir {from_dir}: no {task}/ directory with {', '.join(SOURCES[task].required)}"
+        raise MissingFile(f"--from-dir {from_dir}: no {task}/ directory with {', '.join(SOURCES[task].required)}"
                                 f", and no {name}")
     url = mirror.rstrip("/") + "/" + urllib.parse.quote(name) if mirror else SOURCES[task].files[name]
     dest = os.path.join(workdir, name)
@@ -129,7 +130,7 @@ def fetch_task(task: str, out_dir: str, from_dir: Optional[str] = None, mirror: 
     source = SOURCES[name]
     dest = os.path.join(out_dir, name)
     if from_dir and os.path.abspath(os.path.join(from_dir, name)) == os.path.abspath(dest):
-        raise ValueError(f"--from-dir {from_dir} and --out-dir {out_dir} are the same directory")
+        raise errors.UserError(f"--from-dir {from_dir} and --out-dir {out_dir} are the same directory")
     os.makedirs(out_dir, exist_ok=True)
     local_task_dir = os.path.join(from_dir, name) if from_dir else None
     if local_task_dir and all(os.path.isfile(os.path.join(local_task_dir, f)) for f in source.required):
@@ -151,16 +152,21 @@ def fetch_task(task: str, out_dir: str, from_dir: Optional[str] = None, mirror: 
 
 def _extract(archive: str, task: str, out_dir: str) -> None:
     """Unzip a GLUE archive whose members live under ``<TASK>/`` into ``out_dir``."""
-    with zipfile.ZipFile(archive) as z:
+    try:
+        z = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile as e:
+        raise errors.UserError(f"{archive}: not a zip archive ({e}); delete it and fetch it again") from None
+    with z:
         members = [m for m in z.namelist() if not m.startswith("__MACOSX")]
         bad = [m for m in members if os.path.isabs(m) or ".." in m.split("/")]
         if bad:
-            raise ValueError(f"{archive}: unsafe member names {bad[:3]}")
+            raise errors.UserError(f"{archive}: unsafe member names {bad[:3]}")
         if not any(m.startswith(task + "/") for m in members):
-            raise ValueError(f"{archive}: no {task}/ directory inside (members: {members[:5]})")
+            raise errors.UserError(f"{archive}: no {task}/ directory inside (members: {members[:5]})")
         z.extractall(out_dir, members=members)
 
 
+@errors.cli
 def main(argv: Optional[List[str]] = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("tasks", nargs="*", help=f"tasks (default: all nine): {', '.join(SOURCES)}")

@@ -10,6 +10,8 @@ from functools import partial
 from multiprocessing import Pool
 from typing import List, Sequence
 
+from r3f_fairseq.data.files import MissingFile
+
 BPE_FILES = ("encoder.json", "vocab.bpe")
 
 _encoder = None
@@ -19,7 +21,7 @@ def check_bpe_dir(bpe_dir: str, flag: str = "--bpe-dir", need_dict: bool = True)
     names = BPE_FILES + (("dict.txt",) if need_dict else ())
     missing = [n for n in names if not os.path.isfile(os.path.join(bpe_dir, n))]
     if missing:
-        raise FileNotFoundError(
+        raise MissingFile(
             f"{flag} {bpe_dir}: missing {', '.join(missing)} (GPT-2 BPE files: encoder.json, "
             "vocab.bpe and fairseq's dict.txt; ../shared/data/gpt2_bpe has them)"
         )

@@ -15,8 +15,10 @@ import os
 import shutil
 from typing import Dict, List, Optional, Tuple
 
+from r3f_fairseq import errors
 from r3f_fairseq.data import glue
 from r3f_fairseq.data.binarize import fairseq_preprocess
+from r3f_fairseq.data.files import MalformedRow, MissingFile
 from r3f_fairseq.data.gpt2_bpe import Gpt2BpeEncoder
 from r3f_fairseq.data.wordpiece import WordPieceEncoder
 
@@ -47,7 +49,7 @@ def prepare_task(
         name = f"{split}.tsv"
         path = os.path.join(task_dir, name)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"--glue-dir {glue_dir}: no {task.name}/{name}")
+            raise MissingFile(f"--glue-dir {glue_dir}: no {task.name}/{name}")
         examples = list(glue.read_examples(task, path))
         if limit:
             examples = examples[:limit]
@@ -105,12 +107,13 @@ def split_missing(task_name: str, glue_dir: str, out_dir: str) -> Optional[str]:
     source_name, n_dev = HELD_OUT[task.name]
     source = os.path.join(glue_dir, task.name, source_name)
     if not os.path.isfile(source):
-        raise FileNotFoundError(f"--glue-dir {glue_dir}: {task.name}/ has neither train.tsv + dev.tsv nor {source_name}")
+        raise MissingFile(f"--glue-dir {glue_dir}: {task.name}/ has neither train.tsv + dev.tsv nor {source_name}")
     list(glue.read_examples(task, source))  # a malformed row fails here, naming the file and line
     with open(source, encoding="utf-8", newline="") as f:
         header, *rows = f.readlines()
     if len(rows) <= n_dev:
-        raise ValueError(f"{source}: {len(rows)} rows, too few to hold out {n_dev} as dev")
+        raise MalformedRow(source, len(rows) + 1, f"{len(rows)} rows, too few to hold out {n_dev} as dev",
+                           "--glue-dir")
     dest = os.path.join(out_dir, task.name)
     os.makedirs(dest, exist_ok=True)
     for split, part in (("dev", rows[:n_dev]), ("train", rows[n_dev:])):
@@ -136,6 +139,7 @@ def _write(path: str, lines: List[str]) -> None:
             f.write(line.replace("\n", " ") + "\n")
 
 
+@errors.cli
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("tasks", nargs="+", help=f"GLUE tasks: {', '.join(glue.GLUE_TASKS)}")
@@ -148,6 +152,12 @@ def main(argv=None) -> None:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--limit", type=int, default=None, help="keep the first N examples of each split")
     args = p.parse_args(argv)
+    if args.workers < 1:
+        p.error("--workers must be >= 1")
+    if args.limit is not None and args.limit < 1:
+        p.error("--limit must be >= 1")
+    if not os.path.isdir(args.glue_dir):
+        raise MissingFile(f"--glue-dir {args.glue_dir}: no such directory")
     if (args.bpe_dir is None) == (args.wordpiece_dir is None):
         p.error("give exactly one of --bpe-dir (RoBERTa) and --wordpiece-dir (converted BERT)")
     for name in args.tasks:
@@ -157,7 +167,8 @@ def main(argv=None) -> None:
             p.error(str(e))
     if args.wordpiece_dir:
         encoder = WordPieceEncoder(os.path.join(args.wordpiece_dir, "vocab.txt"),
-                                   os.path.join(args.wordpiece_dir, "dict.txt"), lowercase=not args.cased)
+                                   os.path.join(args.wordpiece_dir, "dict.txt"), lowercase=not args.cased,
+                                   flag="--wordpiece-dir")
     else:
         encoder = Gpt2BpeEncoder(args.bpe_dir)
     for name in args.tasks:

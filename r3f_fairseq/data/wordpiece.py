@@ -13,28 +13,32 @@ becomes ``[UNK]``. The result is space-separated tokens, which
 import os
 import unicodedata
 from multiprocessing import Pool
-from typing import Dict, List
+from typing import Dict, List, Optional
+
+from r3f_fairseq.data.files import MalformedRow, MissingFile, read_text
 
 
-def load_vocab(path: str) -> Dict[str, int]:
+def load_vocab(path: str, flag: Optional[str] = None) -> Dict[str, int]:
     vocab: Dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for index, line in enumerate(f):
-            token = line.rstrip("\n")
-            if token in vocab:
-                raise ValueError(f"{path}:{index + 1}: duplicate token {token!r}")
-            vocab[token] = index
+    # lines as Python's text mode reads them (universal newlines), like BERT's own load_vocab
+    lines = read_text(path, flag).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    for index, token in enumerate(lines):
+        if token in vocab:
+            raise MalformedRow(path, index + 1, f"duplicate token {token!r}", flag)
+        vocab[token] = index
     if not vocab:
-        raise ValueError(f"{path}: empty vocabulary")
+        raise MalformedRow(path, 1, "empty vocabulary", flag)
     return vocab
 
 
 class WordPieceTokenizer:
     def __init__(self, vocab_path: str, lowercase: bool = True, unk_token: str = "[UNK]",
-                 max_word_chars: int = 100):
-        self.vocab = load_vocab(vocab_path)
+                 max_word_chars: int = 100, flag: Optional[str] = None):
+        self.vocab = load_vocab(vocab_path, flag)
         if unk_token not in self.vocab:
-            raise ValueError(f"{vocab_path}: no {unk_token} token")
+            raise MalformedRow(vocab_path, len(self.vocab), f"no {unk_token} token in the vocabulary", flag)
         self.lowercase, self.unk_token, self.max_word_chars = lowercase, unk_token, max_word_chars
 
     def tokenize(self, text: str) -> List[str]:
@@ -138,12 +142,14 @@ class WordPieceEncoder:
     """The text encoder :func:`r3f_fairseq.data.prepare_glue.prepare_task` uses for
     BERT-family models: WordPiece pieces, binarised with the converted dict.txt."""
 
-    def __init__(self, vocab_path: str, dict_path: str, lowercase: bool = True):
-        for flag, path in (("--vocab", vocab_path), ("--dict", dict_path)):
+    def __init__(self, vocab_path: str, dict_path: str, lowercase: bool = True, flag: Optional[str] = None):
+        """``flag``: the command-line flag that gave the files, named in errors."""
+        for path in (vocab_path, dict_path):
             if not os.path.isfile(path):
-                raise FileNotFoundError(f"{flag} {path}: no such file (r3f_fairseq.conversion.hf_bert writes both)")
+                raise MissingFile(f"{flag + ' ' if flag else ''}{path}: no such file "
+                                  "(r3f_fairseq.conversion.hf_bert writes vocab.txt and dict.txt)")
         self.vocab_path, self.dict_path, self.lowercase = vocab_path, dict_path, lowercase
-        WordPieceTokenizer(vocab_path, lowercase)  # fail early on a bad vocabulary
+        WordPieceTokenizer(vocab_path, lowercase, flag=flag)  # fail early on a bad vocabulary
 
     def encode_lines(self, lines: List[str], workers: int = 1) -> List[str]:
         if workers <= 1 or len(lines) < 1000:

@@ -6,7 +6,9 @@ Two layouts are read: the per-language files ``dev-<lang>.tsv``
 ``sentence1``, ``sentence2`` among others). Text is encoded with XLM-R's
 sentencepiece model and binarised with its dictionary; labels use MNLI's
 label dictionary in MNLI's fixed order, so class i of the MNLI-trained head
-is the same label here. A malformed row is an error naming file and line.
+is the same label here. A malformed row (or a file that is not UTF-8) is an
+error naming ``--xnli-dir``, the file and the line; a missing language file
+is named, with the languages that are there.
 """
 
 import os
@@ -14,48 +16,58 @@ from typing import Dict, List, Optional
 
 from r3f_fairseq.data import glue
 from r3f_fairseq.data.binarize import fairseq_preprocess
-from r3f_fairseq.data.glue import Example, MalformedRow
+from r3f_fairseq.data.files import MalformedRow, MissingFile, read_text
+from r3f_fairseq.data.glue import Example
 
 LANGUAGES = ("ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
 LABELS = glue.get_task("MNLI").labels
+FLAG = "--xnli-dir"
 
 
 def _checked(path: str, lineno: int, premise: str, hypothesis: str, label: str) -> Example:
     if label not in LABELS:
-        raise MalformedRow(path, lineno, f"label {label!r} not in {LABELS}")
+        raise MalformedRow(path, lineno, f"label {label!r} not in {LABELS}", FLAG)
     if not premise.strip() or not hypothesis.strip():
-        raise MalformedRow(path, lineno, "empty premise or hypothesis")
+        raise MalformedRow(path, lineno, "empty premise or hypothesis", FLAG)
     return Example(premise.strip(), hypothesis.strip(), label)
 
 
 def read_language_file(path: str) -> List[Example]:
     """``dev-<lang>.tsv``: premise, hypothesis, label; no header."""
     examples = []
-    with open(path, encoding="utf-8", newline="\n") as f:
-        for lineno, line in enumerate(f, start=1):
-            fields = line.rstrip("\n").rstrip("\r").split("\t")
-            if len(fields) != 3:
-                raise MalformedRow(path, lineno, f"expected 3 tab-separated fields, got {len(fields)}")
-            examples.append(_checked(path, lineno, *fields))
+    for lineno, line in enumerate(_lines(path), start=1):
+        fields = line.rstrip("\r").split("\t")
+        if len(fields) != 3:
+            raise MalformedRow(path, lineno, f"expected 3 tab-separated fields, got {len(fields)}", FLAG)
+        examples.append(_checked(path, lineno, *fields))
+    if not examples:
+        raise MalformedRow(path, 1, "no examples", FLAG)
     return examples
+
+
+def _lines(path: str) -> List[str]:
+    lines = read_text(path, FLAG).split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def read_original(path: str) -> Dict[str, List[Example]]:
     """XNLI-1.0 ``xnli.dev.tsv`` / ``xnli.test.tsv``: examples per language."""
     by_language: Dict[str, List[Example]] = {}
-    with open(path, encoding="utf-8", newline="\n") as f:
-        header = f.readline().rstrip("\n").split("\t")
-        missing = [c for c in ("language", "gold_label", "sentence1", "sentence2") if c not in header]
-        if missing:
-            raise MalformedRow(path, 1, f"header lacks columns {missing}")
-        col = {c: header.index(c) for c in ("language", "gold_label", "sentence1", "sentence2")}
-        for lineno, line in enumerate(f, start=2):
-            fields = line.rstrip("\n").rstrip("\r").split("\t")
-            if len(fields) != len(header):
-                raise MalformedRow(path, lineno, f"expected {len(header)} tab-separated fields, got {len(fields)}")
-            example = _checked(path, lineno, fields[col["sentence1"]], fields[col["sentence2"]],
-                               fields[col["gold_label"]])
-            by_language.setdefault(fields[col["language"]], []).append(example)
+    lines = _lines(path) or [""]
+    header = lines[0].rstrip("\r").split("\t")
+    missing = [c for c in ("language", "gold_label", "sentence1", "sentence2") if c not in header]
+    if missing:
+        raise MalformedRow(path, 1, f"header lacks columns {missing}", FLAG)
+    col = {c: header.index(c) for c in ("language", "gold_label", "sentence1", "sentence2")}
+    for lineno, line in enumerate(lines[1:], start=2):
+        fields = line.rstrip("\r").split("\t")
+        if len(fields) != len(header):
+            raise MalformedRow(path, lineno, f"expected {len(header)} tab-separated fields, got {len(fields)}", FLAG)
+        example = _checked(path, lineno, fields[col["sentence1"]], fields[col["sentence2"]],
+                           fields[col["gold_label"]])
+        by_language.setdefault(fields[col["language"]], []).append(example)
     return by_language
 
 
@@ -69,11 +81,13 @@ def read_xnli_dir(xnli_dir: str, languages=LANGUAGES) -> Dict[str, List[Example]
         data = read_original(original)
         absent = [lang for lang in languages if lang not in data]
         if absent:
-            raise ValueError(f"{original}: no rows for languages {absent}")
+            raise MissingFile(f"{FLAG} {original}: no rows for languages {','.join(absent)} "
+                              f"(it has {','.join(sorted(data)) or 'none'})")
         return {lang: data[lang] for lang in languages}
-    missing = [p for p in per_language.values() if not os.path.isfile(p)]
-    raise FileNotFoundError(f"--xnli-dir {xnli_dir}: neither {missing[0]} (and the other dev-<lang>.tsv) "
-                            "nor xnli.dev.tsv")
+    missing = [os.path.basename(p) for p in per_language.values() if not os.path.isfile(p)]
+    found = [lang for lang in LANGUAGES if os.path.isfile(os.path.join(xnli_dir, f"dev-{lang}.tsv"))]
+    raise MissingFile(f"{FLAG} {xnli_dir}: no {', '.join(missing)} and no xnli.dev.tsv; "
+                      f"dev-<lang>.tsv found for: {','.join(found) or 'none'} (--languages picks languages)")
 
 
 def prepare_xnli(xnli_dir: str, out_dir: str, encoder, languages=LANGUAGES, limit: Optional[int] = None,
@@ -117,7 +131,7 @@ class SentencePieceEncoder:
     def __init__(self, model_path: str, dict_path: str):
         for flag, path in (("--spm-model", model_path), ("--spm-dict", dict_path)):
             if not os.path.isfile(path):
-                raise FileNotFoundError(f"{flag} {path}: no such file (XLM-R ships sentencepiece.bpe.model "
+                raise MissingFile(f"{flag} {path}: no such file (XLM-R ships sentencepiece.bpe.model "
                                         "and dict.txt)")
         import sentencepiece
 
