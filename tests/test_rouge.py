@@ -8,7 +8,7 @@ import pytest
 from rouge_score import rouge_scorer
 
 from r3f_fairseq import rouge
-from r3f_fairseq.cli import summarization_table
+from r3f_fairseq.experiments.summarization import table4 as summarization_table
 
 CNN_LIKE = [
     ("Harry Potter author J. K. Rowling has published a new book. It tells the story of a detective. "

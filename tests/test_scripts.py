@@ -24,7 +24,7 @@ def test_script_has_help(script):
      "--checkpoint /nonexistent.pt: no such file"),
     ("bench/cost.sh", ["--updates", "0"], "--updates must be >= 1"),
     ("tables/walltime_figure.sh", ["--task", "SST-2", "--runs", "/nonexistent"], "--runs /nonexistent: no such directory"),
-    ("glue/compare_methods.sh", ["--glue-dir", "/nonexistent"], "--glue-dir /nonexistent: no such directory"),
+    ("glue/compare_methods.sh", ["--glue-dir", "/nonexistent"], "--glue-dir /nonexistent: no SST-2/train.tsv"),
     ("summarization/prepare.sh", ["cnn_dm", "--raw", "/nonexistent", "--bpe-dir", "x", "--out-dir", "y"],
      "--raw /nonexistent: no such directory"),
     ("summarization/finetune.sh", ["cnn_dm", "r3f", "1", "--data", "/nonexistent"],

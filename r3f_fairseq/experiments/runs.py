@@ -167,9 +167,9 @@ def finished(run_dir: str, wanted: Dict, on_change: str = "stop") -> Optional[Di
         if os.path.isfile(os.path.join(run_dir, "checkpoint_last.pt")):
             print(f"[run] {run_dir}: resuming the interrupted run from checkpoint_last.pt", flush=True)
         return None
-    what = "finished run" if result else "interrupted run"
+    what = "a finished run" if result else "an interrupted run"
     if on_change == "keep" and result:
-        print(f"[run] {run_dir}: keeping the {what} made with other settings (--keep): "
+        print(f"[run] {run_dir}: keeping {what} made with other settings (--keep): "
               f"{'; '.join(differences(made, wanted))}", flush=True)
         return result
     if on_change == "rerun" or (on_change == "keep" and not result):
@@ -177,7 +177,7 @@ def finished(run_dir: str, wanted: Dict, on_change: str = "stop") -> Optional[Di
               f"as train.log.N / result.json.N", flush=True)
         _archive(run_dir)
         return None
-    raise UserError(f"{run_dir} holds a {what} made with other settings: {'; '.join(differences(made, wanted))}; "
+    raise UserError(f"{run_dir} holds {what} made with other settings: {'; '.join(differences(made, wanted))}; "
                     "pass --rerun to run it again with the new settings, --keep to use the old result, "
                     "or another --out-dir")
 

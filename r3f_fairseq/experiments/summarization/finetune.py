@@ -47,6 +47,7 @@ class SummarizationRun:
     max_tokens: Optional[int] = None
     update_freq: Optional[int] = None  # at the profile's GPUs (changes the global batch)
     gpus: Optional[int] = None
+    lr: Optional[float] = None  # None: the recipe's
     extra: Tuple[str, ...] = ()
 
     @property
@@ -54,7 +55,7 @@ class SummarizationRun:
         r = BART_LARGE[self.dataset]
         updates = self.updates or r.total_updates
         warmup = r.warmup_updates if not self.updates else min(r.warmup_updates, runs.warmup_updates(updates))
-        return FinetuneRecipe(updates, warmup, r.lr, self.max_tokens or r.max_tokens,
+        return FinetuneRecipe(updates, warmup, self.lr or r.lr, self.max_tokens or r.max_tokens,
                               self.update_freq or r.update_freq)
 
     @property
@@ -131,6 +132,7 @@ def parse_args(argv: List[str]):
     p.add_argument("--update-freq", type=int, help="override the recipe's update frequency (at the profile's GPUs)")
     p.add_argument("--gpus", type=int, help="GPUs to spread the recipe over, keeping its global batch "
                                             "(default: the recipe's)")
+    p.add_argument("--lr", type=float, help="override the recipe's learning rate")
     p.add_argument("--dry-run", action="store_true", help="print the fairseq-train command and exit")
     again = p.add_mutually_exclusive_group()
     again.add_argument("--rerun", dest="on_change", action="store_const", const="rerun", default="stop",
@@ -152,6 +154,8 @@ def parse_args(argv: List[str]):
             raise UserError(f"--{flag.replace('_', '-')} must be > 0; got {getattr(args, flag)}")
     if args.seed < 0 or args.seed >= 2 ** 31:
         raise UserError(f"SEED must be in [0, 2^31); got {args.seed}")
+    if args.lr is not None and not 0 < args.lr < float("inf"):
+        raise UserError(f"--lr must be a positive number; got {args.lr}")
     return args
 
 
@@ -161,7 +165,7 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     r = SummarizationRun(args.dataset, args.method, args.seed, PROFILES[args.profile], args.data, args.out_dir,
                          args.pretrained, args.updates, args.validations, args.max_tokens, args.update_freq,
-                         args.gpus, args.extra)
+                         args.gpus, args.lr, args.extra)
     if args.dry_run:
         print(shlex.join(["fairseq-train", *command(r)]))
         return None
