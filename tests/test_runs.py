@@ -188,15 +188,26 @@ def test_checkpoint_best_is_the_best_validation_in_result_json(stsb_bin, tmp_pat
 
 
 def _pids_writing_into(folder: str):
+    """Live (not zombie) processes whose command line names ``folder``."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if folder.encode() in f.read():
-                    found.append(int(pid))
+                cmdline = f.read()
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
+        if folder.encode() in cmdline and state != "Z":
+            found.append(int(pid))
     return found
+
+
+def _wait_until_gone(pids, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline and pids():
+        time.sleep(0.1)
+    return pids()
 
 
 @pytest.mark.slow
@@ -215,12 +226,16 @@ def test_kill_9_mid_run_kills_fairseq_train_then_the_rerun_resumes_to_the_same_m
                                                     else ""):
         time.sleep(0.2)
     assert wrapper.poll() is None, "the run ended before it could be killed"
+    trainer = [pid for pid in _pids_writing_into(str(run_dir))
+               if open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1] == str(wrapper.pid)]
+    assert len(trainer) == 1, "no fairseq-train child found"
     os.kill(wrapper.pid, signal.SIGKILL)
     wrapper.wait()
-    deadline = time.time() + 3  # the kernel kills it at once; an orphan would still be training
-    while _pids_writing_into(str(run_dir)) and time.time() < deadline:
-        time.sleep(0.2)
-    assert not _pids_writing_into(str(run_dir)), "fairseq-train outlived its killed wrapper"
+    # the kernel kills fairseq-train at once (an orphan would still be training) ...
+    assert not _wait_until_gone(lambda: [p for p in _pids_writing_into(str(run_dir)) if p in trainer], 2), \
+        "fairseq-train outlived its killed wrapper"
+    # ... and its data-loader workers notice within their 5 s watchdog
+    assert not _wait_until_gone(lambda: _pids_writing_into(str(run_dir)), 15)
     assert not (run_dir / "result.json").exists()
 
     subprocess.run([*argv[:6], "--out-dir", str(out), *argv[6:]], check=True, capture_output=True)
