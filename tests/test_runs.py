@@ -160,9 +160,9 @@ def test_a_paper_scale_recipe_keeps_its_global_batch_on_any_number_of_gpus(gpus,
 # checkpoint cannot pass for the best one by a tie. 32 pairs, batch 8: epochs end at updates
 # 4, 8, 12; validations every 3 updates. With seed 1 the best validation (update 9) falls
 # between epoch ends, where fairseq saves nothing unless told to (the bug this guards against).
-def tiny_run(out_dir, stsb_bin, seed=1):
+def tiny_run(out_dir, stsb_bin, seed=1, pretrained=None):
     return GlueRun("STS-B", "r3f", seed, TINY_CPU_PROFILE, Paths(out_dir=str(out_dir)), updates=12, validations=4,
-                   bin_dir=stsb_bin, lr=1e-2, extra=("--batch-size", "8"))
+                   bin_dir=stsb_bin, lr=1e-2, pretrained=pretrained, extra=("--batch-size", "8"))
 
 
 def validate(checkpoint, data):
@@ -212,10 +212,13 @@ def _wait_until_gone(pids, seconds):
 
 @pytest.mark.slow
 def test_kill_9_mid_run_kills_fairseq_train_then_the_rerun_resumes_to_the_same_metrics(stsb_bin, tmp_path):
+    # fine-tuned from "pretrained" weights (an earlier tiny run), as real runs are: fairseq must
+    # resume from checkpoint_last.pt, not start again from --finetune-from-model
+    pretrained = finetune.run(tiny_run(tmp_path / "pretraining", stsb_bin, seed=2))["checkpoint_best"]
     argv = [sys.executable, "-m", "r3f_fairseq.experiments.glue.finetune", "STS-B", "r3f", "1", "--profile",
             "tiny-cpu", "--bin-dir", stsb_bin, "--updates", "12", "--validations", "4", "--lr", "1e-2",
-            "--", "--batch-size", "8"]
-    reference = finetune.run(tiny_run(tmp_path / "reference", stsb_bin))
+            "--pretrained", pretrained, "--", "--batch-size", "8"]
+    reference = finetune.run(tiny_run(tmp_path / "reference", stsb_bin, pretrained=pretrained))
 
     out = tmp_path / "killed"
     run_dir = out / "tiny-cpu" / "STS-B" / "r3f" / "seed1"
