@@ -128,7 +128,8 @@ def test_degradation_with_minilm_on_real_glue(shared_data, tmp_path, capsys):
     assert not (stage1 / "checkpoint_best.pt").exists(), "a used intermediate checkpoint was kept"
     assert "--arch roberta_bert" in command, "the architecture flags come from the converted model"
     assert "--validate-interval-updates 1 --save-interval-updates 1" in command
-    probe = json.loads((root / "probe_stage2_MRPC" / "minilm-cpu" / "RTE" / "probe" / "seed1" / "result.json").read_text())
+    probe_dir = root / "probe_stage2_MRPC" / "minilm-cpu" / "RTE" / "probe" / "seed1"
+    probe = json.loads((probe_dir / "result.json").read_text())
     assert f"--finetune-from-model {stage2 / 'checkpoint_best.pt'}" in probe["command"]
     assert "--task sentence_prediction_probe" in probe["command"]
     # checkpoint_best.pt is the best validation of result.json (re-evaluated by fairseq itself)

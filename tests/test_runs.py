@@ -130,8 +130,9 @@ def test_a_resumed_runs_validations_come_from_every_attempt_once(tmp_path):
     def valid(update, acc):
         return f'2026-01-01 00:00:00 | INFO | valid | {{"valid_accuracy": "{acc}", "valid_num_updates": "{update}"}}\n'
 
-    (tmp_path / "train.log").write_text("$ fairseq-train a\n" + valid(5, 50) + valid(10, 55) + '2026 | INFO | valid | {"valid_acc'
-                                        "\n$ fairseq-train a\n" + valid(10, 56) + valid(15, 60))
+    killed = '2026 | INFO | valid | {"valid_acc'  # a line cut short by the kill
+    (tmp_path / "train.log").write_text("$ fairseq-train a\n" + valid(5, 50) + valid(10, 55) + killed
+                                        + "\n$ fairseq-train a\n" + valid(10, 56) + valid(15, 60))
     assert [(int(r["valid_num_updates"]), r["valid_accuracy"]) for r in runs.validations(str(tmp_path))] == [
         (5, 50.0), (10, 56.0), (15, 60.0)]
 

@@ -78,6 +78,40 @@ def default_dir(local: str, shared: str) -> str:
     return local if os.path.exists(local) else (shared_data(shared) or local)
 
 
+# ---------------------------------------------------------------------------- command lines
+
+#: fairseq flags whose value result.json records: ours to set, not fairseq's after "--"
+OWN_FLAGS = {"--lr": "--lr", "--max-update": "--updates", "--total-num-update": "--updates",
+             "--warmup-updates": "--updates", "--seed": "SEED", "--save-dir": "--out-dir",
+             "--distributed-world-size": "--gpus", "--update-freq": "--gpus",
+             "--validate-interval-updates": "--validations", "--save-interval-updates": "--validations",
+             "--finetune-from-model": "--pretrained", "--restore-file": "--pretrained"}
+
+
+def split_fairseq_flags(argv: List[str]) -> Tuple[List[str], List[str]]:
+    """``(our arguments, the fairseq flags after "--")``."""
+    if "--" not in argv:
+        return argv, []
+    return argv[:argv.index("--")], argv[argv.index("--") + 1:]
+
+
+def check_extra(extra: List[str]) -> Tuple[str, ...]:
+    """Fairseq flags after "--", refusing those whose value result.json states from our own options."""
+    for word in extra:
+        if word in OWN_FLAGS:
+            raise UserError(f"-- {word}: pass {OWN_FLAGS[word]} (before --) so that result.json records it")
+    return tuple(extra)
+
+
+def add_on_change_options(p) -> None:
+    """``--rerun`` / ``--keep``: what to do with a run folder made with other settings (default: stop)."""
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--rerun", dest="on_change", action="store_const", const="rerun", default="stop",
+                       help="a run folder made with other settings: run again (old log kept as train.log.N)")
+    again.add_argument("--keep", dest="on_change", action="store_const", const="keep",
+                       help="a run folder made with other settings: use its result as it is")
+
+
 # ---------------------------------------------------------------------------- fingerprints
 
 def data_digest(path: str) -> Dict[str, str]:
@@ -257,6 +291,9 @@ def train(t: Training, summarise: Callable[[List[Record]], Dict], on_change: str
         os.makedirs(t.run_dir, exist_ok=True)
     except OSError as e:
         raise UserError(f"--out-dir: cannot create {t.run_dir}: {e.strerror}") from None
+    if "WORLD_SIZE" in os.environ or "RANK" in os.environ:
+        raise UserError("WORLD_SIZE/RANK are set (torchrun?): each rank would run this wrapper; print the "
+                        "fairseq-train command with --dry-run and launch that instead (docs/tooling.md)")
     wanted = fingerprint(t.args, t.data)
     with files.FolderLock(t.run_dir):
         done = finished(t.run_dir, wanted, on_change)

@@ -38,12 +38,7 @@ from r3f_fairseq.experiments.glue.inputs import Paths
 from r3f_fairseq.experiments.glue.recipes import DEFAULT_PROFILE, METHODS, PROFILES, Profile, Recipe
 
 VALIDATIONS = 5  # --validations: dev evaluations (and checkpoints) per run
-#: flags whose value result.json records, so they are ours, not fairseq's after "--"
-OWN_FLAGS = {"--lr": "--lr", "--max-update": "--updates", "--total-num-update": "--updates",
-             "--warmup-updates": "--updates", "--seed": "SEED", "--save-dir": "--out-dir",
-             "--distributed-world-size": "--gpus", "--update-freq": "--gpus",
-             "--validate-interval-updates": "--validations", "--save-interval-updates": "--validations",
-             "--finetune-from-model": "--pretrained", "--restore-file": "--pretrained"}
+
 
 
 @dataclass(frozen=True)
@@ -156,13 +151,6 @@ def run(r: GlueRun, on_change: str = "stop") -> Dict[str, object]:
 
 # ---------------------------------------------------------------------------- command line
 
-def split_fairseq_flags(argv: List[str]) -> Tuple[List[str], List[str]]:
-    """``(our arguments, the fairseq flags after "--")``."""
-    if "--" not in argv:
-        return argv, []
-    return argv[:argv.index("--")], argv[argv.index("--") + 1:]
-
-
 def add_run_options(p: argparse.ArgumentParser, updates_help: str = "override the recipe's total updates "
                                                                      "(warm-up: 6%%)") -> None:
     """The options every GLUE command shares (profile, directories, budget, what to do with old runs)."""
@@ -179,11 +167,7 @@ def add_run_options(p: argparse.ArgumentParser, updates_help: str = "override th
                         f"(default {VALIDATIONS})")
     p.add_argument("--gpus", type=int, help="GPUs to spread a paper-scale recipe over; world size and "
                                             "update-freq keep the recipe's global batch (default: the recipe's)")
-    again = p.add_mutually_exclusive_group()
-    again.add_argument("--rerun", dest="on_change", action="store_const", const="rerun", default="stop",
-                       help="a run folder made with other settings: run again (old log kept as train.log.N)")
-    again.add_argument("--keep", dest="on_change", action="store_const", const="keep",
-                       help="a run folder made with other settings: use its result as it is")
+    runs.add_on_change_options(p)
 
 
 def check_run_options(args) -> None:
@@ -196,14 +180,6 @@ def check_run_options(args) -> None:
 def paths_from(args) -> Paths:
     return Paths(out_dir=args.out_dir, glue_dir=args.glue_dir or "", bpe_dir=args.bpe_dir or "",
                  data_dir=args.data_dir or "", models_dir=args.models_dir or "")
-
-
-def check_extra(extra: List[str]) -> Tuple[str, ...]:
-    """Fairseq flags after "--", refusing those whose value result.json states from our own options."""
-    for word in extra:
-        if word in OWN_FLAGS:
-            raise UserError(f"-- {word}: pass {OWN_FLAGS[word]} (before --) so that result.json records it")
-    return tuple(extra)
 
 
 def parse_args(argv: List[str]):
@@ -219,9 +195,9 @@ def parse_args(argv: List[str]):
                                      "of `r3f-xnli prepare`, with XLM-R's sentencepiece)")
     p.add_argument("--lr", type=float, help="override the recipe's learning rate")
     p.add_argument("--dry-run", action="store_true", help="print the fairseq-train command and exit")
-    own, extra = split_fairseq_flags(list(argv))
+    own, extra = runs.split_fairseq_flags(list(argv))
     args = p.parse_args(own)
-    args.extra = check_extra(extra)
+    args.extra = runs.check_extra(extra)
     try:
         args.task = glue.get_task(args.task).name
     except ValueError as e:

@@ -18,6 +18,7 @@ from typing import Dict, List
 
 from r3f_fairseq.data import glue
 from r3f_fairseq.errors import UserError, cli
+from r3f_fairseq.experiments import runs
 from r3f_fairseq.experiments.fairseq_process import quiet_console
 from r3f_fairseq.experiments.glue import finetune
 from r3f_fairseq.experiments.glue.recipes import METHODS
@@ -37,9 +38,9 @@ def parse_args(argv: List[str]):
     p.add_argument("--pretrained", help="fairseq checkpoint to fine-tune (default: the profile's own)")
     p.add_argument("--bin-dir", help="an already prepared <TASK>-bin to train on as it is")
     p.add_argument("--lr", type=float, help="override the recipe's learning rate")
-    own, extra = finetune.split_fairseq_flags(list(argv))
+    own, extra = runs.split_fairseq_flags(list(argv))
     args = p.parse_args(own)
-    args.extra = finetune.check_extra(extra)
+    args.extra = runs.check_extra(extra)
     try:
         args.task = glue.get_task(args.task).name
     except ValueError as e:

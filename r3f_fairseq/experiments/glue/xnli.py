@@ -46,8 +46,13 @@ def prepare(args) -> None:
 def table(paths: List[str]) -> str:
     rows = []
     for path in paths:
-        with open(path, encoding="utf-8") as f:
-            result = json.load(f)
+        try:
+            with open(path, encoding="utf-8") as f:
+                result = json.load(f)
+        except FileNotFoundError:
+            raise UserError(f"{path}: no such file") from None
+        except json.JSONDecodeError as e:
+            raise UserError(f"{path}: not valid JSON ({e})") from None
         if "accuracy" not in result:
             raise UserError(f"{path}: no 'accuracy' (write it with `r3f-xnli evaluate --out`)")
         rows.append((result.get("name") or os.path.splitext(os.path.basename(path))[0], result["accuracy"]))
@@ -60,7 +65,8 @@ def table(paths: List[str]) -> str:
 @cli
 def main(argv=None) -> None:
     quiet_console()
-    p = argparse.ArgumentParser(prog="r3f-xnli", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="r3f-xnli", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     pr = sub.add_parser("prepare", help="sentencepiece + binarise MNLI (optional) and XNLI dev sets")
     pr.add_argument("--xnli-dir", required=True, help="dev-<lang>.tsv files or XNLI-1.0's xnli.dev.tsv")

@@ -26,7 +26,6 @@ from r3f_fairseq import USER_DIR
 from r3f_fairseq.errors import UserError, cli
 from r3f_fairseq.experiments import runs
 from r3f_fairseq.experiments.fairseq_process import quiet_console
-from r3f_fairseq.experiments.glue.finetune import check_extra, split_fairseq_flags
 from r3f_fairseq.experiments.summarization.recipes import (BART_LARGE, DEFAULT_PROFILE, METHODS, PROFILES,
                                                            FinetuneRecipe, Profile)
 
@@ -125,7 +124,8 @@ def parse_args(argv: List[str]):
     p.add_argument("--pretrained", help="BART checkpoint to fine-tune (bart.large/model.pt); required for bart-large")
     p.add_argument("--out-dir", default=SummarizationRun.out_dir, help=f"default {SummarizationRun.out_dir}, "
                                                                         "relative to here")
-    p.add_argument("--updates", type=int, help="override the recipe's total updates (warm-up: 6%%, at most the recipe's)")
+    p.add_argument("--updates", type=int,
+                   help="override the recipe's total updates (warm-up: 6%%, at most the recipe's)")
     p.add_argument("--validations", type=int, help="dev evaluations (and checkpoints) per run, evenly spaced "
                                                    "(default: at every epoch end, as fairseq's recipe)")
     p.add_argument("--max-tokens", type=int, help="override the recipe's max tokens per batch")
@@ -134,14 +134,10 @@ def parse_args(argv: List[str]):
                                             "(default: the recipe's)")
     p.add_argument("--lr", type=float, help="override the recipe's learning rate")
     p.add_argument("--dry-run", action="store_true", help="print the fairseq-train command and exit")
-    again = p.add_mutually_exclusive_group()
-    again.add_argument("--rerun", dest="on_change", action="store_const", const="rerun", default="stop",
-                       help="a run folder made with other settings: run again (old log kept as train.log.N)")
-    again.add_argument("--keep", dest="on_change", action="store_const", const="keep",
-                       help="a run folder made with other settings: use its result as it is")
-    own, extra = split_fairseq_flags(list(argv))
+    runs.add_on_change_options(p)
+    own, extra = runs.split_fairseq_flags(list(argv))
     args = p.parse_args(own)
-    args.extra = check_extra(extra)
+    args.extra = runs.check_extra(extra)
     if not os.path.isfile(os.path.join(args.data, "dict.source.txt")):
         raise UserError(f"--data {args.data}: no dict.source.txt (a prepare_summarization bin directory)")
     profile = PROFILES[args.profile]

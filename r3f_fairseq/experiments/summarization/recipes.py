@@ -4,7 +4,8 @@ Fine-tuning (``bart-large``): fairseq's BART recipe (``examples/bart/README.summ
 lr 3e-5, 500 warm-up updates, max tokens 2048, Adam (0.9, 0.999), eps 1e-8,
 weight decay 0.01, clip 0.1, polynomial decay, label smoothing 0.1, fp16,
 8 GPUs: world size and update-freq are pinned so that the global batch stays
-8 x update-freq x 2048 tokens on any number of GPUs), CNN/DM 20,000 updates with update-freq 4, XSum 15,000 with update-freq 2; Reddit
+8 x update-freq x 2048 tokens on any number of GPUs), CNN/DM 20,000 updates with
+update-freq 4, XSum 15,000 with update-freq 2; Reddit
 TIFU as the R3F paper reports it (200,000 updates, 5,000 warm-up, lr 3e-5, max
 tokens 2048, update-freq 4). Gigaword has no published BART recipe: we use
 CNN/DM's.

@@ -79,7 +79,8 @@ def write_csv(table: Dict[Tuple[str, str], Dict], path: str) -> None:
 
 @cli
 def main(argv=None) -> str:
-    p = argparse.ArgumentParser(prog="r3f-summarization-table4", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="r3f-summarization-table4", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--results", nargs="+", required=True, metavar="JSON",
                    help="--json outputs of r3f_fairseq.rouge")
     p.add_argument("--csv", help="also write the table as CSV")
