@@ -45,7 +45,9 @@ def test_prepare_train_generate_score(shared_data, bpe_dir, tmp_path):
     # checkpoint_best.pt is the validation result.json calls best (fairseq re-evaluates it)
     assert len({v["loss"] for v in result["validations"]}) > 1
     validated = run_cli("fairseq-validate", bin_dir, "--path", result["checkpoint"], "--user-dir", USER_DIR,
-                        "--cpu", "--max-tokens", "4096", "--log-format", "json")
+                        "--cpu", "--task", "translation", "--source-lang", "source", "--target-lang", "target",
+                        "--criterion", "label_smoothed_cross_entropy_r3f", "--max-tokens", "4096",
+                        "--log-format", "json")
     (record,) = json_logs(validated, "valid")
     assert record["valid_loss"] == result["best_valid_loss"]
 

@@ -128,7 +128,13 @@ def data_digest(path: str) -> Dict[str, str]:
 
 
 def fingerprint(args: Sequence[str], data: str) -> Dict[str, object]:
-    return {"command": ["fairseq-train", *args], "data": data_digest(data)}
+    """The settings a finished run is compared on: the full command (the plugin's own
+    directory written as ``<r3f_fairseq>``, so that moving the checkout changes nothing)
+    and the digest of the data."""
+    from r3f_fairseq import USER_DIR
+
+    command = ["<r3f_fairseq>" if word == USER_DIR else word for word in args]
+    return {"command": ["fairseq-train", *command], "data": data_digest(data)}
 
 
 def differences(old: Dict, new: Dict) -> List[str]:
@@ -312,7 +318,7 @@ def train(t: Training, summarise: Callable[[List[Record]], Dict], on_change: str
             raise UserError(f"fairseq-train logged no validation (see {t.run_dir}/train.log)")
         result = {**t.settings, **summarise(records), "walltime_s": round(seconds, 1),
                   "checkpoint_best": _kept_checkpoint(t.run_dir), "fingerprint": wanted,
-                  "command": shlex.join(wanted["command"]), **provenance(), "complete": True}
+                  "command": shlex.join(["fairseq-train", *t.args]), **provenance(), "complete": True}
         files.write_json(os.path.join(t.run_dir, "result.json"), result)
         return result
 
