@@ -11,7 +11,7 @@ from r3f_fairseq.errors import UserError
 from r3f_fairseq.experiments.glue import finetune, inputs, sweep, table2
 from r3f_fairseq.experiments.glue.finetune import GlueRun
 from r3f_fairseq.experiments.glue.inputs import Paths
-from r3f_fairseq.experiments.glue.recipes import (MINILM_CPU_PROFILE, PROFILES, R3F_FLAGS, ROBERTA_LARGE,
+from r3f_fairseq.experiments.glue.recipes import (MINILM_CPU_PROFILE, PROFILES, ROBERTA_LARGE,
                                                   ROBERTA_LARGE_PROFILE)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]

@@ -44,6 +44,17 @@ def write_text(path: str, text: str) -> None:
         raise
 
 
+def read_json(path: str):
+    """A JSON file given by the user; a missing or broken one is a UserError naming it."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: not valid JSON ({e})") from None
+
+
 def write_json(path: str, value) -> None:
     write_text(path, json.dumps(value, indent=1) + "\n")
 

@@ -182,19 +182,22 @@ def paths_from(args) -> Paths:
                  data_dir=args.data_dir or "", models_dir=args.models_dir or "")
 
 
-def parse_args(argv: List[str]):
-    p = argparse.ArgumentParser(prog="r3f-glue-finetune", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                usage="%(prog)s TASK METHOD SEED [options] [-- fairseq-train flags]")
+def add_task_and_method(p: argparse.ArgumentParser) -> None:
     p.add_argument("task", help=f"GLUE task: {', '.join(glue.GLUE_TASKS)}")
     p.add_argument("method", choices=sorted(METHODS))
-    p.add_argument("seed", type=int)
+
+
+def add_finetune_options(p: argparse.ArgumentParser) -> None:
+    """The options of one task x method run (r3f-glue-finetune, r3f-glue-sweep)."""
     add_run_options(p)
     p.add_argument("--pretrained", help="fairseq checkpoint to fine-tune (default: the profile's own)")
     p.add_argument("--bin-dir", help="an already prepared <TASK>-bin to train on as it is (e.g. the MNLI-bin "
                                      "of `r3f-xnli prepare`, with XLM-R's sentencepiece)")
     p.add_argument("--lr", type=float, help="override the recipe's learning rate")
-    p.add_argument("--dry-run", action="store_true", help="print the fairseq-train command and exit")
+
+
+def parse_finetune_args(p: argparse.ArgumentParser, argv: List[str]):
+    """Parse and check ``TASK METHOD ... [options] [-- fairseq-train flags]``."""
     own, extra = runs.split_fairseq_flags(list(argv))
     args = p.parse_args(own)
     args.extra = runs.check_extra(extra)
@@ -202,12 +205,29 @@ def parse_args(argv: List[str]):
         args.task = glue.get_task(args.task).name
     except ValueError as e:
         raise UserError(f"TASK: {e}") from None
-    if args.seed < 0 or args.seed >= 2 ** 31:
-        raise UserError(f"SEED must be in [0, 2^31); got {args.seed}")
     check_run_options(args)
     if args.lr is not None and not 0 < args.lr < float("inf"):
         raise UserError(f"--lr must be a positive number; got {args.lr}")
     check_inputs(args)
+    return args
+
+
+def check_seed(seed: int, name: str = "SEED") -> int:
+    if not 0 <= seed < 2 ** 31:
+        raise UserError(f"{name} must be in [0, 2^31); got {seed}")
+    return seed
+
+
+def parse_args(argv: List[str]):
+    p = argparse.ArgumentParser(prog="r3f-glue-finetune", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                usage="%(prog)s TASK METHOD SEED [options] [-- fairseq-train flags]")
+    add_task_and_method(p)
+    p.add_argument("seed", type=int)
+    add_finetune_options(p)
+    p.add_argument("--dry-run", action="store_true", help="print the fairseq-train command and exit")
+    args = parse_finetune_args(p, argv)
+    check_seed(args.seed)
     return args
 
 

@@ -16,46 +16,32 @@ import os
 import sys
 from typing import Dict, List
 
-from r3f_fairseq.data import glue
 from r3f_fairseq.errors import UserError, cli
-from r3f_fairseq.experiments import runs
 from r3f_fairseq.experiments.fairseq_process import quiet_console
 from r3f_fairseq.experiments.glue import finetune
-from r3f_fairseq.experiments.glue.recipes import METHODS
 
 
 def parse_args(argv: List[str]):
     p = argparse.ArgumentParser(prog="r3f-glue-sweep", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 usage="%(prog)s TASK METHOD [--seeds N] [options] [-- fairseq-train flags]")
-    p.add_argument("task", help=f"GLUE task: {', '.join(glue.GLUE_TASKS)}")
-    p.add_argument("method", choices=sorted(METHODS))
+    finetune.add_task_and_method(p)
     p.add_argument("--seeds", type=int, default=10, help="number of seeds (default 10, as the paper)")
     p.add_argument("--first-seed", type=int, default=1)
     p.add_argument("--seed-from-env", metavar="VAR",
                    help="run only the seed in environment variable VAR (a job-array index, e.g. SLURM_ARRAY_TASK_ID)")
-    finetune.add_run_options(p)
-    p.add_argument("--pretrained", help="fairseq checkpoint to fine-tune (default: the profile's own)")
-    p.add_argument("--bin-dir", help="an already prepared <TASK>-bin to train on as it is")
-    p.add_argument("--lr", type=float, help="override the recipe's learning rate")
-    own, extra = runs.split_fairseq_flags(list(argv))
-    args = p.parse_args(own)
-    args.extra = runs.check_extra(extra)
-    try:
-        args.task = glue.get_task(args.task).name
-    except ValueError as e:
-        raise UserError(f"TASK: {e}") from None
-    finetune.check_run_options(args)
-    finetune.check_inputs(args)
+    finetune.add_finetune_options(p)
+    args = finetune.parse_finetune_args(p, argv)
     if args.seeds <= 0:
         raise UserError(f"--seeds must be > 0; got {args.seeds}")
     if args.seed_from_env:
         value = os.environ.get(args.seed_from_env, "")
         if not value.isdigit():
             raise UserError(f"--seed-from-env {args.seed_from_env}: the variable holds {value!r}, not a seed")
-        args.seed_list = [int(value)]
+        args.seed_list = [finetune.check_seed(int(value), f"--seed-from-env {args.seed_from_env}")]
     else:
-        args.seed_list = list(range(args.first_seed, args.first_seed + args.seeds))
+        args.seed_list = [finetune.check_seed(s, "--first-seed") for s in
+                          range(args.first_seed, args.first_seed + args.seeds)]
     return args
 
 

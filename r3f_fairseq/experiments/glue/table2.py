@@ -13,7 +13,6 @@ walltime per run. ``--csv`` also writes one row per task x method.
 
 import argparse
 import glob
-import json
 import math
 import os
 import statistics
@@ -22,18 +21,14 @@ from collections import defaultdict
 from typing import Dict, List, Tuple
 
 from r3f_fairseq.errors import UserError, cli
-from r3f_fairseq.experiments import tables
+from r3f_fairseq.experiments import files, tables
 from r3f_fairseq.experiments.glue.recipes import DEFAULT_PROFILE
 
 
 def load_results(runs: str, profile: str) -> List[Dict]:
     results = []
     for path in sorted(glob.glob(os.path.join(runs, profile, "*", "*", "seed*", "result.json"))):
-        try:
-            with open(path, encoding="utf-8") as f:
-                result = json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise UserError(f"{path}: not valid JSON ({e})") from None
+        result = files.read_json(path)
         for key in ("task", "method", "seed", "metric", "best", "walltime_s"):
             if key not in result:
                 raise UserError(f"{path}: missing {key!r}")

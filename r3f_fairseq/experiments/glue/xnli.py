@@ -17,7 +17,6 @@ and the average).
 """
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -46,13 +45,7 @@ def prepare(args) -> None:
 def table(paths: List[str]) -> str:
     rows = []
     for path in paths:
-        try:
-            with open(path, encoding="utf-8") as f:
-                result = json.load(f)
-        except FileNotFoundError:
-            raise UserError(f"{path}: no such file") from None
-        except json.JSONDecodeError as e:
-            raise UserError(f"{path}: not valid JSON ({e})") from None
+        result = files.read_json(path)
         if "accuracy" not in result:
             raise UserError(f"{path}: no 'accuracy' (write it with `r3f-xnli evaluate --out`)")
         rows.append((result.get("name") or os.path.splitext(os.path.basename(path))[0], result["accuracy"]))

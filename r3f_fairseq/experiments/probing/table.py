@@ -16,25 +16,17 @@ frequent dev label, where the metric has one.
 """
 
 import argparse
-import json
-import os
 import statistics
 import sys
 from collections import defaultdict
 from typing import Dict, List, Tuple
 
 from r3f_fairseq.errors import UserError, cli
-from r3f_fairseq.experiments import tables
+from r3f_fairseq.experiments import files, tables
 
 
 def load(path: str) -> List[Dict]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            records = json.load(f)
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path}: not valid JSON ({e})") from None
+    records = files.read_json(path)
     if not records:
         raise UserError(f"{path}: no probes")
     experiments = {r["experiment"] for r in records}
