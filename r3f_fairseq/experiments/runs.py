@@ -284,6 +284,9 @@ def validations(run_dir: str) -> List[Record]:
 
 def best_of(records: List[Record], key: str, maximize: bool = True) -> Record:
     """fairseq's choice of checkpoint_best.pt: the last of equally good validations."""
+    if any(not isinstance(r.get(key), float) for r in records):
+        raise UserError(f"fairseq-train logged validations without {key} (extra flags after -- that change "
+                        "the criterion's reporting?)")
     best = records[0]
     for r in records[1:]:
         if (r[key] >= best[key]) if maximize else (r[key] <= best[key]):
