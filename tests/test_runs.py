@@ -249,3 +249,26 @@ def test_kill_9_mid_run_kills_fairseq_train_then_the_rerun_resumes_to_the_same_m
     assert loaded and int(loaded.group(1)) >= 6, "the rerun started again instead of resuming"
     result = json.loads((run_dir / "result.json").read_text())
     assert result["validations"] == reference["validations"] and result["best"] == reference["best"]
+
+
+@pytest.mark.slow
+def test_a_glue_preparation_killed_half_way_leaves_no_bin_directory(shared_data, bpe_dir, tmp_path, monkeypatch):
+    from r3f_fairseq.data import prepare_glue
+
+    calls = []
+    real = prepare_glue.fairseq_preprocess
+
+    def dies_on_the_labels(destdir, *args, **kwargs):
+        calls.append(destdir)
+        if destdir.endswith("label"):
+            raise KeyboardInterrupt  # killed after input0 and input1 were binarised
+        return real(destdir, *args, **kwargs)
+
+    monkeypatch.setattr(prepare_glue, "fairseq_preprocess", dies_on_the_labels)
+    with pytest.raises(KeyboardInterrupt):
+        prepare_glue.prepare_task("RTE", str(shared_data / "glue"), bpe_dir, str(tmp_path), limit=8)
+    assert len(calls) == 3 and not (tmp_path / "RTE-bin").exists()
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".RTE-bin")], "the partial folder was left"
+    monkeypatch.setattr(prepare_glue, "fairseq_preprocess", real)
+    assert prepare_glue.prepare_task("RTE", str(shared_data / "glue"), bpe_dir, str(tmp_path), limit=8) == \
+        str(tmp_path / "RTE-bin") and (tmp_path / "RTE-bin" / "label" / "dict.txt").is_file()
