@@ -40,8 +40,27 @@ setup(
         # tokenizers: the reference WordPiece implementation our tokenizer is tested against
         "test": ["pytest>=7", "tokenizers"],
     },
+    # one command per script under scripts/ (which run the same main through scripts/in_venv.sh)
     entry_points={"console_scripts": [
         "r3f-rouge = r3f_fairseq.rouge:main",
         "r3f-fairseq-user-dir = r3f_fairseq.user_dir:main",
+        "r3f-bench-rouge = r3f_fairseq.experiments.bench.rouge:main",
+        "r3f-demo = r3f_fairseq.experiments.glue.demo:main",
+        "r3f-glue-finetune = r3f_fairseq.experiments.glue.finetune:main",
+        "r3f-glue-sweep = r3f_fairseq.experiments.glue.sweep:main",
+        "r3f-glue-compare-methods = r3f_fairseq.experiments.glue.compare_methods:main",
+        "r3f-glue-table2 = r3f_fairseq.experiments.glue.table2:main",
+        "r3f-walltime-figure = r3f_fairseq.experiments.glue.walltime_figure:main",
+        "r3f-xnli = r3f_fairseq.experiments.glue.xnli:main",
+        "r3f-summarization-finetune = r3f_fairseq.experiments.summarization.finetune:main",
+        "r3f-summarization-generate = r3f_fairseq.experiments.summarization.generate:main",
+        "r3f-summarization-table4 = r3f_fairseq.experiments.summarization.table4:main",
+        "r3f-probing = r3f_fairseq.experiments.probing.run:main",
+        "r3f-probing-table = r3f_fairseq.experiments.probing.table:main",
+        "r3f-bench-cost = r3f_fairseq.experiments.bench.cost:main",
+        "r3f-glue-download = r3f_fairseq.data.download_glue:main",
+        "r3f-glue-prepare = r3f_fairseq.data.prepare_glue:main",
+        "r3f-convert-hf = r3f_fairseq.conversion.hf_bert:main",
+        "r3f-summarization-prepare = r3f_fairseq.data.prepare_summarization:main",
     ]},
 )

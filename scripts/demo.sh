@@ -4,9 +4,9 @@
 # subset of GLUE SST-2 with standard, R3F and R4F fine-tuning and prints dev
 # accuracy and walltime per method. Options go to the demo, e.g.
 #   scripts/demo.sh --glue-dir /data/glue --updates 100 --seed 2
-# (python -m r3f_fairseq.cli.demo --help lists them all).
+# (python -m r3f_fairseq.experiments.glue.demo --help lists them all).
 set -euo pipefail
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
   sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0
 fi
-exec "$(dirname "${BASH_SOURCE[0]}")/in_venv.sh" python -m r3f_fairseq.cli.demo "$@"
+exec "$(dirname "${BASH_SOURCE[0]}")/in_venv.sh" python -m r3f_fairseq.experiments.glue.demo "$@"

@@ -8,7 +8,7 @@ from typing import Dict
 import torch
 
 import r3f_fairseq
-from r3f_fairseq.cli.fairseq_runs import json_records as json_logs  # noqa: F401
+from r3f_fairseq.experiments.fairseq_process import json_records as json_logs  # noqa: F401
 
 USER_DIR = r3f_fairseq.USER_DIR
 

@@ -334,13 +334,11 @@ def label_dir(tmp_path, task_name, shared_data):
 
 
 def glue_command(task, data, extra=()):
-    """The fairseq-train command glue_finetune runs (minilm-cpu recipe, std method)."""
-    from r3f_fairseq.cli.glue_finetune import train_command
-    from r3f_fairseq.cli.glue_recipes import PROFILES
+    """The fairseq-train command a GLUE run executes (minilm-cpu recipe, std method)."""
+    from r3f_fairseq.experiments.glue.finetune import GlueRun, command
+    from r3f_fairseq.experiments.glue.recipes import MINILM_CPU_PROFILE
 
-    profile = PROFILES["minilm-cpu"]
-    return train_command(task, "std", 1, profile.recipes[task], profile, str(data), "model.pt", "save",
-                         list(extra), [], 5)
+    return command(GlueRun(task, "std", 1, MINILM_CPU_PROFILE, extra=tuple(extra)), str(data), "model.pt")
 
 
 LABEL_CASES = {

@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from r3f_fairseq.cli import bench_cost, walltime_figure
+from r3f_fairseq.errors import UserError
+from r3f_fairseq.experiments.bench import cost as bench_cost
+from r3f_fairseq.experiments.glue import walltime_figure
 
 TINY = ["--arch", "roberta_base", "--encoder-layers", "1", "--encoder-embed-dim", "16",
         "--encoder-ffn-embed-dim", "32", "--encoder-attention-heads", "2", "--cpu"]
@@ -43,9 +45,9 @@ def test_upstream_r3f_criterion_is_found_without_clashing_with_ours():
     (["--minilm-dir", "/no/such/dir"], "--minilm-dir /no/such/dir: no model.pt"),
 ])
 def test_benchmark_bad_arguments_name_the_flag(argv, message, capsys):
-    with pytest.raises(SystemExit):
-        bench_cost.parse_args(argv)
-    assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        bench_cost.main(argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
 def fake_run(root, method, seed, best_update, stamps):
@@ -75,5 +77,5 @@ def test_walltime_to_best_is_read_from_the_log_timestamps(tmp_path):
 
 def test_walltime_figure_fails_without_the_best_validation(tmp_path):
     fake_run(tmp_path, "std", 1, 80, [(20, 10), (40, 19)])
-    with pytest.raises(ValueError, match="no validation at the best update 80"):
+    with pytest.raises(UserError, match="no validation at the best update 80"):
         walltime_figure.collect(str(tmp_path), "minilm-cpu", "SST-2")

@@ -6,6 +6,8 @@ import torch
 
 from tests.helpers import TINY_BART, TINY_ROBERTA, USER_DIR, json_logs, run_cli
 
+pytestmark = pytest.mark.slow  # every test trains with fairseq-train
+
 TRAIN_RTE = [
     *TINY_ROBERTA, "--num-classes", "2", "--user-dir", USER_DIR, "--cpu", "--seed", "1",
     "--criterion", "sentence_prediction_r3f", "--eps", "1e-3",

@@ -12,7 +12,7 @@ import pytest
 from rouge_score import rouge_scorer
 
 from r3f_fairseq import rouge
-from r3f_fairseq.cli import summarization_table
+from r3f_fairseq.experiments.summarization import table4 as summarization_table
 from r3f_fairseq.rouge import lcs, scorer
 
 ALL = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
@@ -191,7 +191,7 @@ def test_processes_and_progress_bar_give_the_same_scores(monkeypatch, capsys):
 
 def test_rouge_tools_import_neither_torch_nor_fairseq():
     code = ("import sys\n"
-            "import r3f_fairseq.rouge, r3f_fairseq.data.prepare_summarization, r3f_fairseq.cli.bench_rouge\n"
+            "import r3f_fairseq.rouge, r3f_fairseq.data.prepare_summarization, r3f_fairseq.experiments.bench.rouge\n"
             "try:\n    r3f_fairseq.rouge.main(['--help'])\nexcept SystemExit:\n    pass\n"
             "heavy = [m for m in ('torch', 'fairseq', 'nltk') if m in sys.modules]\n"
             "assert not heavy, heavy\n")
@@ -492,7 +492,7 @@ def test_table4_rejects_bad_input(tmp_path, capsys):
 # ---------------------------------------------------------------------------
 
 def test_bench_pairs_are_real_deterministic_and_scored_identically(shared_data):
-    from r3f_fairseq.cli import bench_rouge
+    from r3f_fairseq.experiments.bench import rouge as bench_rouge
 
     data = str(shared_data / "summarization")
     hyps, refs = bench_rouge.make_pairs(data, 30, seed=0)

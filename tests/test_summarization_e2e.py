@@ -4,8 +4,12 @@ BART -> generation -> ROUGE -> Table 4."""
 import json
 import os
 
-from r3f_fairseq.cli import summarization_finetune, summarize
+import pytest
+
 from r3f_fairseq.data import prepare_summarization
+from r3f_fairseq.experiments.summarization import finetune as summarization_finetune
+from r3f_fairseq.experiments.summarization import generate as summarize
+from tests.helpers import USER_DIR, json_logs, run_cli
 
 
 def write_split(raw, name, sources, targets):
@@ -13,9 +17,10 @@ def write_split(raw, name, sources, targets):
     (raw / f"{name}.target").write_text("\n".join(targets) + "\n", encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_prepare_train_generate_score(shared_data, bpe_dir, tmp_path):
     from r3f_fairseq import rouge
-    from r3f_fairseq.cli import summarization_table
+    from r3f_fairseq.experiments.summarization import table4 as summarization_table
 
     root = shared_data / "summarization" / "cnn_dm"
     sources = (root / "test_sample_42.source").read_text(encoding="utf-8").splitlines()
@@ -30,13 +35,21 @@ def test_prepare_train_generate_score(shared_data, bpe_dir, tmp_path):
 
     result = summarization_finetune.main([
         "cnn_dm", "r3f", "1", "--data", bin_dir, "--profile", "tiny-cpu", "--out-dir", str(tmp_path / "runs"),
-        "--updates", "20", "--max-tokens", "4096", "--update-freq", "1", "--", "--lr", "1e-3",
-        "--max-source-positions", "256", "--validate-interval-updates", "10", "--eps", "1e-2"])
+        "--updates", "20", "--validations", "4", "--lr", "1e-3", "--max-tokens", "4096", "--update-freq", "1", "--",
+        "--max-source-positions", "256", "--eps", "1e-2"])
     log = (tmp_path / "runs" / "tiny-cpu" / "cnn_dm" / "r3f" / "seed1" / "train.log").read_text()
     records = [json.loads(line.split("| train_inner | ", 1)[1]) for line in log.splitlines() if "| train_inner | " in line]
     assert records and all(float(r["symm_kl"]) > 0 for r in records), "R3F term missing from the log"
     assert float(records[-1]["loss"]) < float(records[0]["loss"])
     assert os.path.isfile(result["checkpoint"])
+    # checkpoint_best.pt is the validation result.json calls best (fairseq re-evaluates it)
+    assert len({v["loss"] for v in result["validations"]}) > 1
+    validated = run_cli("fairseq-validate", bin_dir, "--path", result["checkpoint"], "--user-dir", USER_DIR,
+                        "--cpu", "--task", "translation", "--source-lang", "source", "--target-lang", "target",
+                        "--criterion", "label_smoothed_cross_entropy_r3f", "--max-tokens", "4096",
+                        "--log-format", "json")
+    (record,) = json_logs(validated, "valid")
+    assert record["valid_loss"] == result["best_valid_loss"]
 
     hypo = tmp_path / "valid.hypo"
     summaries = summarize.main(["--checkpoint", result["checkpoint"], "--data", bin_dir, "--source",

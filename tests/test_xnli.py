@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from r3f_fairseq.cli import xnli as xnli_cli
+from r3f_fairseq.experiments.glue import xnli as xnli_cli
 from r3f_fairseq.data import xnli
 from r3f_fairseq.data.glue import MalformedRow
 from tests.helpers import TINY_ROBERTA, USER_DIR, json_logs, run_cli
@@ -51,6 +51,7 @@ def sentencepiece_model(shared_data, tmp_path_factory):
     return str(out / "spm.model"), str(out / "dict.txt")
 
 
+@pytest.mark.slow
 def test_mnli_training_then_zero_shot_evaluation_on_fifteen_languages(shared_data, sentencepiece_model, tmp_path):
     spm_model, spm_dict = sentencepiece_model
     glue_dir = tmp_path / "glue"

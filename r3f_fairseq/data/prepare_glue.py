@@ -21,6 +21,7 @@ from r3f_fairseq.data.binarize import fairseq_preprocess
 from r3f_fairseq.data.files import MalformedRow, MissingFile
 from r3f_fairseq.data.gpt2_bpe import Gpt2BpeEncoder
 from r3f_fairseq.data.wordpiece import WordPieceEncoder
+from r3f_fairseq.experiments.files import prepared_dir
 
 
 def prepare_task(
@@ -68,6 +69,12 @@ def prepare_task(
 
     splits = list(task.splits)
     prefs = {s: os.path.join(bpe_out, s) for s in splits}
+    with prepared_dir(bin_out) as partial:  # renamed to bin_out when complete: a killed run leaves none
+        _binarise(task, splits, prefs, columns, partial, encoder, workers)
+    return bin_out
+
+
+def _binarise(task, splits, prefs, columns, bin_out, encoder, workers) -> None:
     for col in ("input0", "input1"):
         if col in columns["train"]:
             fairseq_preprocess(
@@ -82,11 +89,10 @@ def prepare_task(
             target = "train" if i == 0 else ("valid" if i == 1 else f"valid{i - 1}")
             shutil.copyfile(prefs[s] + ".label", os.path.join(label_dir, f"{target}.label"))
     else:
-        label_dict = os.path.join(bpe_out, "label.dict.txt")
+        label_dict = os.path.join(os.path.dirname(prefs["train"]), "label.dict.txt")
         write_label_dictionary(task.labels, label_dict)
         fairseq_preprocess(label_dir, prefs["train"] + ".label",
                            [prefs[s] + ".label" for s in splits[1:]], srcdict=label_dict, workers=1)
-    return bin_out
 
 
 # Where a GLUE directory lacks a labelled split (../shared/data/glue: QNLI has

@@ -4,4 +4,4 @@
 #   scripts/bench/cost.sh [--models minilm roberta-base] [--updates 20] [--json FILE]
 # Prints a Markdown table per model. Full options: scripts/bench/cost.sh --help
 set -euo pipefail
-exec "$(dirname "${BASH_SOURCE[0]}")/../in_venv.sh" python -m r3f_fairseq.cli.bench_cost "$@"
+exec "$(dirname "${BASH_SOURCE[0]}")/../in_venv.sh" python -m r3f_fairseq.experiments.bench.cost "$@"

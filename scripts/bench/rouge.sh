@@ -4,4 +4,4 @@
 #   scripts/bench/rouge.sh [--pairs 10000] [--workers N] [--json bench.json]
 # Full options and how the pairs are made: scripts/bench/rouge.sh --help
 set -euo pipefail
-exec "$(dirname "${BASH_SOURCE[0]}")/../in_venv.sh" python -m r3f_fairseq.cli.bench_rouge "$@"
+exec "$(dirname "${BASH_SOURCE[0]}")/../in_venv.sh" python -m r3f_fairseq.experiments.bench.rouge "$@"

@@ -4,4 +4,4 @@
 #   scripts/glue/compare_methods.sh [--seeds 3] [--updates 200] [--png docs/figure1_sst2_cpu.png]
 # Full options: scripts/glue/compare_methods.sh --help
 set -euo pipefail
-exec "$(dirname "${BASH_SOURCE[0]}")/../in_venv.sh" python -m r3f_fairseq.cli.compare_methods "$@"
+exec "$(dirname "${BASH_SOURCE[0]}")/../in_venv.sh" python -m r3f_fairseq.experiments.glue.compare_methods "$@"

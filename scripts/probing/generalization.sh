@@ -3,4 +3,4 @@
 #   scripts/probing/generalization.sh [--methods std r3f r4f] [--seeds 1] [--profile minilm-cpu] [--updates N] [--out-dir runs/probing]
 # Writes OUT/generalization/probes.json, table.md, table.csv and plot.png. Full options: scripts/probing/generalization.sh --help
 set -euo pipefail
-exec "$(dirname "${BASH_SOURCE[0]}")/../in_venv.sh" python -m r3f_fairseq.cli.probing generalization "$@"
+exec "$(dirname "${BASH_SOURCE[0]}")/../in_venv.sh" python -m r3f_fairseq.experiments.probing.run generalization "$@"

@@ -4,4 +4,4 @@
 #       --source data/DATASET/raw/test.source --out test.hypo --bpe-dir ../shared/data/gpt2_bpe --preset DATASET
 # Full options: --help
 set -euo pipefail
-exec "$(dirname "${BASH_SOURCE[0]}")/../in_venv.sh" python -m r3f_fairseq.cli.summarize "$@"
+exec "$(dirname "${BASH_SOURCE[0]}")/../in_venv.sh" python -m r3f_fairseq.experiments.summarization.generate "$@"

@@ -4,4 +4,4 @@
 #   scripts/xnli/xnli.sh evaluate --checkpoint CKPT --xnli-bin OUT/XNLI-bin --out result.json
 #   scripts/xnli/xnli.sh table std.json r3f.json r4f.json
 set -euo pipefail
-exec "$(dirname "${BASH_SOURCE[0]}")/../in_venv.sh" python -m r3f_fairseq.cli.xnli "$@"
+exec "$(dirname "${BASH_SOURCE[0]}")/../in_venv.sh" python -m r3f_fairseq.experiments.glue.xnli "$@"

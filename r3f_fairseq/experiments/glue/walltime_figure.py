@@ -1,13 +1,14 @@
 """The paper's Figure 1 from sweep results: walltime to the best checkpoint, per method.
 
-    python -m r3f_fairseq.cli.walltime_figure --task SST-2 [--runs runs/glue] [--profile minilm-cpu] \
-        --png docs/figure1.png
+    r3f-walltime-figure --task SST-2 [--runs runs/glue] [--profile minilm-cpu] --png docs/figure1.png
+    (also: scripts/tables/walltime_figure.sh, python -m r3f_fairseq.experiments.glue.walltime_figure)
 
 For every ``<runs>/<profile>/<TASK>/<METHOD>/seed*/`` run it takes the time
 from the start of fairseq-train to the validation that gave the run's best dev
 metric (from the timestamps in ``train.log``: total walltime minus the time
 from that validation to the end of the log), plots one point per seed and a bar
-at the median per method, and prints the numbers as a Markdown table.
+at the median per method, and prints the numbers as a Markdown table. (A run
+that was interrupted and resumed counts only its last attempt's walltime.)
 """
 
 import argparse
@@ -16,10 +17,13 @@ import json
 import os
 import re
 import statistics
+import sys
 from datetime import datetime
 from typing import Dict, List
 
-from r3f_fairseq.cli.glue_table import METHOD_ORDER, _order
+from r3f_fairseq.errors import UserError, cli
+from r3f_fairseq.experiments import tables
+from r3f_fairseq.experiments.glue.recipes import DEFAULT_PROFILE
 
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \| \w+ \| ([\w.]+) \| (.*)$")
 
@@ -42,7 +46,7 @@ def walltime_to_best(run_dir: str) -> Dict[str, float]:
                 if int(float(record["valid_num_updates"])) == result["best_update"]:
                     best_stamp = when  # the last validation at that update (end of epoch + interval)
     if best_stamp is None:
-        raise ValueError(f"{log}: no validation at the best update {result['best_update']}")
+        raise UserError(f"{log}: no validation at the best update {result['best_update']}")
     total = float(result["walltime_s"])
     return {"to_best_s": total - (stamps[-1] - best_stamp), "total_s": total, "best_update": result["best_update"]}
 
@@ -54,29 +58,22 @@ def collect(runs: str, profile: str, task: str) -> Dict[str, List[Dict[str, floa
             method = os.path.basename(os.path.dirname(run_dir))
             by_method.setdefault(method, []).append(walltime_to_best(run_dir))
     if not by_method:
-        raise SystemExit(f"no runs under {os.path.join(runs, profile, task)}")
-    return {m: by_method[m] for m in _order(by_method, METHOD_ORDER)}
+        raise UserError(f"--runs {runs}: no runs under {os.path.join(runs, profile, task)}")
+    return {m: by_method[m] for m in tables.ordered(by_method, tables.METHOD_ORDER)}
 
 
 def markdown(task: str, data: Dict[str, List[Dict[str, float]]]) -> str:
-    lines = [f"| {task} | seeds | walltime to best, median (s) | min - max (s) | total per run, median (s) |",
-             "|---|---:|---:|---:|---:|"]
+    rows = []
     for method, runs in data.items():
         to_best = [r["to_best_s"] for r in runs]
-        lines.append(f"| {method} | {len(runs)} | {statistics.median(to_best):.0f} | "
-                     f"{min(to_best):.0f} - {max(to_best):.0f} | {statistics.median(r['total_s'] for r in runs):.0f} |")
-    return "\n".join(lines)
+        rows.append([method, len(runs), f"{statistics.median(to_best):.0f}", f"{min(to_best):.0f} - {max(to_best):.0f}",
+                     f"{statistics.median(r['total_s'] for r in runs):.0f}"])
+    return tables.markdown([task, "seeds", "walltime to best, median (s)", "min - max (s)",
+                            "total per run, median (s)"], rows)
 
 
 def plot(task: str, data: Dict[str, List[Dict[str, float]]], png: str, title: str) -> None:
-    import logging
-
-    import matplotlib
-
-    logging.getLogger("matplotlib").setLevel(logging.WARNING)  # fairseq's import turns on DEBUG logging
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = tables.pyplot()
     fig, ax = plt.subplots(figsize=(1.3 * len(data) + 2, 3.5))
     for i, (method, runs) in enumerate(data.items()):
         values = [r["to_best_s"] for r in runs]
@@ -84,22 +81,24 @@ def plot(task: str, data: Dict[str, List[Dict[str, float]]], png: str, title: st
         ax.scatter([i] * len(values), values, color="#1f3b5a", s=14, zorder=3)
     ax.set_xticks(range(len(data)), list(data))
     ax.set_ylabel("walltime to best checkpoint (s)")
-    ax.set_title(title or f"{task}: walltime to best dev checkpoint (bar = median over seeds)", fontsize=9)
+    n = tables.over_seeds(len(runs) for runs in data.values())
+    ax.set_title(title or f"{task}: walltime to best dev checkpoint (bar: {n}; dots: seeds)", fontsize=9)
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(png)), exist_ok=True)
-    fig.savefig(png, dpi=120)
+    tables.save_figure(fig, png)
 
 
+@cli
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="r3f-walltime-figure", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", required=True, help="GLUE task directory name under the profile (e.g. SST-2)")
-    p.add_argument("--runs", default="runs/glue")
-    p.add_argument("--profile", default="minilm-cpu")
+    p.add_argument("--runs", default=os.path.join("runs", "glue"))
+    p.add_argument("--profile", default=DEFAULT_PROFILE)
     p.add_argument("--png", help="write the figure here")
     p.add_argument("--title", default="")
-    args = p.parse_args(argv)
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
     if not os.path.isdir(args.runs):
-        p.error(f"--runs {args.runs}: no such directory")
+        raise UserError(f"--runs {args.runs}: no such directory")
     data = collect(args.runs, args.profile, args.task)
     print(markdown(args.task, data))
     if args.png:

@@ -1,6 +1,7 @@
 """Per-update cost of every fine-tuning method, side by side (the paper's Table 1).
 
-    python -m r3f_fairseq.cli.bench_cost [--models minilm roberta-base] [--updates 20]
+    r3f-bench-cost [--models minilm roberta-base] [--updates 20]
+    (also: scripts/bench/cost.sh, python -m r3f_fairseq.experiments.bench.cost)
 
 For each model, builds one model per method from the same initial weights and
 times full training updates (``task.train_step`` + Adam step) on the same
@@ -37,7 +38,10 @@ from typing import Dict, List, Optional
 
 import torch
 
-from r3f_fairseq.cli.glue_recipes import METHODS as GLUE_METHODS
+from r3f_fairseq.errors import UserError, cli
+from r3f_fairseq.experiments import files
+from r3f_fairseq.experiments.fairseq_process import clock, quiet_console
+from r3f_fairseq.experiments.glue.recipes import METHODS as GLUE_METHODS
 
 # method -> (fairseq flags: the GLUE methods' own, plus the step counts; paper's cost model in forward units)
 METHODS: Dict[str, tuple] = {
@@ -46,8 +50,8 @@ METHODS: Dict[str, tuple] = {
     "r3f-joint": (GLUE_METHODS["r3f"] + ["--r3f-joint-forward"], "4"),
     "r4f": (GLUE_METHODS["r4f"], "4"),
     "smart-s1": (GLUE_METHODS["smart"] + ["--smart-steps", "1"], "3+3S = 6"),
-    "freelb-k2": (GLUE_METHODS["freelb"] + ["--adv-steps", "2"], "3+3S = 6 (S = K-1)"),
-    "freelb-k3": (GLUE_METHODS["freelb"] + ["--adv-steps", "3"], "3+3S = 9 (S = K-1)"),
+    "freelb-k2": (GLUE_METHODS["freelb"] + ["--adv-steps", "1"], "3+3S = 6 (S = K-1)"),  # K = 2 passes
+    "freelb-k3": (GLUE_METHODS["freelb"] + ["--adv-steps", "2"], "3+3S = 9 (S = K-1)"),  # K = 3 passes
     "upstream-r3f": (GLUE_METHODS["std"], "4"),  # its criterion replaces the stock one in make_methods
 }
 ROBERTA_BASE = ["--arch", "roberta_base", "--max-positions", "512"]
@@ -202,6 +206,7 @@ def benchmark(methods: List[Method], batches: List[Dict], updates: int, warmup: 
     times: Dict[str, List[float]] = {m.name: [] for m in methods}
     peaks: Dict[str, int] = {m.name: 0 for m in methods}
     cuda = batches[0]["target"].is_cuda
+    started = time.perf_counter()
     for round_ in range(warmup + updates):
         sample = batches[round_ % len(batches)]
         shift = round_ % len(methods)
@@ -217,8 +222,10 @@ def benchmark(methods: List[Method], batches: List[Dict], updates: int, warmup: 
                 times[method.name].append(time.perf_counter() - start)
                 if cuda:
                     peaks[method.name] = max(peaks[method.name], torch.cuda.max_memory_allocated())
-        print(f"[bench] round {round_ + 1}/{warmup + updates}" + (" (warm-up)" if round_ < warmup else ""),
-              file=sys.stderr, flush=True)
+        elapsed = time.perf_counter() - started
+        eta = elapsed / (round_ + 1) * (warmup + updates - round_ - 1)
+        print(f"[bench] round {round_ + 1}/{warmup + updates}" + (" (warm-up)" if round_ < warmup else "")
+              + f" | {clock(elapsed)} elapsed, ETA {clock(eta)}", file=sys.stderr, flush=True)
     if not cuda:
         for method in methods:
             peaks[method.name] = static_bytes(method) + cpu_update_peak_bytes(method, batches[0], warmup + updates)
@@ -238,7 +245,8 @@ def markdown(model: str, results: Dict[str, Dict]) -> str:
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="r3f-bench-cost", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", choices=["minilm", "roberta-base"], default=["minilm", "roberta-base"])
     p.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     p.add_argument("--updates", type=int, default=20, help="timed updates per method (median reported)")
@@ -246,34 +254,34 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--seq-len", type=int, default=128)
     p.add_argument("--minilm-dir", help="a converted all-MiniLM-L6-v2 (model.pt, dict.txt, fairseq_args.txt); "
-                                        "default: runs/glue/models/all-MiniLM-L6-v2, converted if missing")
+                                        "default: runs/glue/models/all-MiniLM-L6-v2 (relative to here), "
+                                        "converted if missing")
     p.add_argument("--cpu", action="store_true", help="stay on CPU even if CUDA is available")
     p.add_argument("--json", help="also write the results here")
-    args = p.parse_args(argv)
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
     for flag, value, low in (("--updates", args.updates, 1), ("--warmup", args.warmup, 0),
                              ("--batch-size", args.batch_size, 1), ("--seq-len", args.seq_len, 3)):
         if value < low:
-            p.error(f"{flag} must be >= {low}; got {value}")
+            raise UserError(f"{flag} must be >= {low}; got {value}")
     if "std" not in args.methods:
-        p.error("--methods must include std (the reference of the ratios)")
+        raise UserError("--methods must include std (the reference of the ratios)")
     if args.minilm_dir and not os.path.isfile(os.path.join(args.minilm_dir, "model.pt")):
-        p.error(f"--minilm-dir {args.minilm_dir}: no model.pt")
+        raise UserError(f"--minilm-dir {args.minilm_dir}: no model.pt")
     return args
 
 
 def minilm(args):
-    from r3f_fairseq.cli import glue_finetune
-    from r3f_fairseq.cli.glue_recipes import PROFILES
+    """(dict.txt, architecture flags, weights) of the converted all-MiniLM-L6-v2."""
+    from r3f_fairseq.experiments.glue import inputs
 
-    profile = PROFILES["minilm-cpu"]
-    where = argparse.Namespace(pretrained=os.path.join(args.minilm_dir, "model.pt") if args.minilm_dir else None,
-                               models_dir=os.path.join(glue_finetune.DEFAULT_RUNS, "models"))  # converted on first use
-    flags = glue_finetune.architecture_flags(profile, where)
-    state = torch.load(glue_finetune.pretrained_model(profile, where), map_location="cpu", weights_only=False)["model"]
-    return os.path.join(glue_finetune.converted_model_files(profile, where), "dict.txt"), flags, state
+    model_dir = args.minilm_dir or os.path.dirname(inputs.converted_minilm(inputs.Paths()))  # converted on first use
+    state = torch.load(os.path.join(model_dir, "model.pt"), map_location="cpu", weights_only=False)["model"]
+    return os.path.join(model_dir, "dict.txt"), inputs.architecture_flags(model_dir), state
 
 
+@cli
 def main(argv=None):
+    quiet_console()
     args = parse_args(argv)
     device = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
     report, tables = {}, []
@@ -296,10 +304,9 @@ def main(argv=None):
         tables.append(markdown(f"{model} ({device}, batch {args.batch_size} x {args.seq_len})", report[model]))
         print(tables[-1] + "\n", flush=True)
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"device": str(device), "threads": torch.get_num_threads(), "batch_size": args.batch_size,
-                       "seq_len": args.seq_len, "updates": args.updates, "warmup": args.warmup,
-                       "results": report}, f, indent=1)
+        files.write_json(args.json, {"device": str(device), "threads": torch.get_num_threads(),
+                                     "batch_size": args.batch_size, "seq_len": args.seq_len, "updates": args.updates,
+                                     "warmup": args.warmup, "results": report})
     return report
 
 

@@ -1,6 +1,6 @@
 """r3f-rouge against a plain rouge-score loop on the same pairs, side by side in one run.
 
-    python -m r3f_fairseq.cli.bench_rouge [--pairs 10000] [--workers N] [--json bench.json]
+    python -m r3f_fairseq.experiments.bench.rouge [--pairs 10000] [--workers N] [--json bench.json]
 
 The pairs are CNN/DM-length and made deterministically from real CNN/DM text
 (``--data``: the shared summarisation samples, 142 articles with their

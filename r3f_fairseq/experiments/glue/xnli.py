@@ -1,11 +1,12 @@
 """XNLI with XLM-R: prepare MNLI + XNLI with sentencepiece, zero-shot evaluation, Table 3.
 
-    python -m r3f_fairseq.cli.xnli prepare --glue-dir GLUE --xnli-dir XNLI \
+    r3f-xnli prepare --glue-dir GLUE --xnli-dir XNLI \
         --spm-model xlmr.large/sentencepiece.bpe.model --spm-dict xlmr.large/dict.txt --out-dir data/xnli
-    # fine-tune on data/xnli/MNLI-bin (scripts/glue/finetune.sh MNLI METHOD SEED --profile roberta-large
-    #   --data-dir ... --pretrained xlmr.large/model.pt; XLM-R uses the roberta architecture), then:
-    python -m r3f_fairseq.cli.xnli evaluate --checkpoint CKPT --xnli-bin data/xnli/XNLI-bin --out r3f.json
-    python -m r3f_fairseq.cli.xnli table std.json r3f.json r4f.json
+    # fine-tune on data/xnli/MNLI-bin (r3f-glue-finetune MNLI METHOD SEED --profile roberta-large
+    #   --bin-dir data/xnli/MNLI-bin --pretrained xlmr.large/model.pt; XLM-R uses the roberta architecture), then:
+    r3f-xnli evaluate --checkpoint CKPT --xnli-bin data/xnli/XNLI-bin --out r3f.json
+    r3f-xnli table std.json r3f.json r4f.json
+    (also: scripts/xnli/xnli.sh, python -m r3f_fairseq.experiments.glue.xnli)
 
 ``evaluate`` scores the MNLI-trained checkpoint, with its saved task
 settings, on each language's dev set (zero-shot: no XNLI training; the same
@@ -16,14 +17,16 @@ and the average).
 """
 
 import argparse
-import json
 import os
 import statistics
 import sys
 from typing import List
 
 from r3f_fairseq.data import xnli
+from r3f_fairseq.errors import UserError, cli
 from r3f_fairseq.evaluation import sentence_prediction_accuracy
+from r3f_fairseq.experiments import files, tables
+from r3f_fairseq.experiments.fairseq_process import quiet_console
 
 
 def prepare(args) -> None:
@@ -42,22 +45,21 @@ def prepare(args) -> None:
 def table(paths: List[str]) -> str:
     rows = []
     for path in paths:
-        with open(path, encoding="utf-8") as f:
-            result = json.load(f)
+        result = files.read_json(path)
         if "accuracy" not in result:
-            raise ValueError(f"{path}: no 'accuracy' (write it with `xnli evaluate --out`)")
+            raise UserError(f"{path}: no 'accuracy' (write it with `r3f-xnli evaluate --out`)")
         rows.append((result.get("name") or os.path.splitext(os.path.basename(path))[0], result["accuracy"]))
     languages = [lang for lang in xnli.LANGUAGES if any(lang in acc for _, acc in rows)]
-    lines = ["| model | " + " | ".join(languages) + " | avg |", "|---" * (len(languages) + 2) + "|"]
-    for name, acc in rows:
-        cells = [f"{acc[lang]:.1f}" if lang in acc else "-" for lang in languages]
-        avg = statistics.mean(acc[lang] for lang in languages if lang in acc)
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {avg:.1f} |")
-    return "\n".join(lines)
+    body = [[name, *(f"{acc[lang]:.1f}" if lang in acc else "-" for lang in languages),
+             f"{statistics.mean(acc[lang] for lang in languages if lang in acc):.1f}"] for name, acc in rows]
+    return tables.markdown(["model", *languages, "avg"], body)
 
 
+@cli
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    quiet_console()
+    p = argparse.ArgumentParser(prog="r3f-xnli", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     pr = sub.add_parser("prepare", help="sentencepiece + binarise MNLI (optional) and XNLI dev sets")
     pr.add_argument("--xnli-dir", required=True, help="dev-<lang>.tsv files or XNLI-1.0's xnli.dev.tsv")
@@ -78,32 +80,31 @@ def main(argv=None) -> None:
     ev.add_argument("--cpu", action="store_true")
     tb = sub.add_parser("table", help="Table 3 from evaluate's result files")
     tb.add_argument("results", nargs="+")
-    args = p.parse_args(argv)
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
     if getattr(args, "languages", None):
         unknown = [lang for lang in args.languages.split(",") if lang not in xnli.LANGUAGES]
         if unknown:
-            p.error(f"--languages: unknown {unknown}; XNLI has {','.join(xnli.LANGUAGES)}")
+            raise UserError(f"--languages: unknown {unknown}; XNLI has {','.join(xnli.LANGUAGES)}")
     if args.command == "prepare":
         prepare(args)
     elif args.command == "evaluate":
         if not os.path.isfile(args.checkpoint):
-            p.error(f"--checkpoint {args.checkpoint}: no such file")
+            raise UserError(f"--checkpoint {args.checkpoint}: no such file")
         languages = args.languages.split(",")
         missing = [lang for lang in languages
                    if not os.path.isfile(os.path.join(args.xnli_bin, "input0", f"{lang}.idx"))]
         if missing:
-            p.error(f"--xnli-bin {args.xnli_bin}: no input0/{missing[0]}.idx (run `xnli prepare` first)")
+            raise UserError(f"--xnli-bin {args.xnli_bin}: no input0/{missing[0]}.idx (run `r3f-xnli prepare` first)")
         accuracy = sentence_prediction_accuracy(args.checkpoint, args.xnli_bin, languages, args.batch_size,
                                                 args.cpu)
         for lang in languages:
             print(f"[xnli] {lang}: {accuracy[lang]:.1f}", flush=True)
-        with open(args.out, "w", encoding="utf-8") as f:
-            json.dump({"name": args.name, "checkpoint": os.path.abspath(args.checkpoint),
-                       "accuracy": accuracy}, f, indent=1)
+        files.write_json(args.out, {"name": args.name, "checkpoint": os.path.abspath(args.checkpoint),
+                                    "accuracy": accuracy})
         print(table([args.out]))
     else:
         print(table(args.results))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -1,12 +1,13 @@
 """Summarise a file of source documents with a fine-tuned BART checkpoint.
 
-    python -m r3f_fairseq.cli.summarize --checkpoint DIR/checkpoint_best.pt --data OUT/bin \
+    r3f-summarization-generate --checkpoint DIR/checkpoint_best.pt --data OUT/bin \
         --source OUT/raw/test.source --out test.hypo --bpe-dir GPT2_BPE --preset cnn_dm
+    (also: scripts/summarization/generate.sh, python -m r3f_fairseq.experiments.summarization.generate)
 
 Reads one (raw, untokenised) document per line, GPT-2-BPE-encodes it with the
 files in ``--bpe-dir`` (nothing is downloaded), generates with beam search
 (``--preset`` picks a dataset's settings from
-:mod:`r3f_fairseq.cli.summarization_recipes`; ``--beam`` etc. override them)
+:mod:`r3f_fairseq.experiments.summarization.recipes`; ``--beam`` etc. override them)
 and writes one detokenised summary per line, in the order of the input.
 Works for checkpoints trained with or without this plugin (fairseq's stock
 ``label_smoothed_cross_entropy`` too): the criterion is not needed to
@@ -21,7 +22,10 @@ import sys
 import time
 from typing import List
 
-from r3f_fairseq.cli.summarization_recipes import GENERATION, Generation
+from r3f_fairseq.errors import UserError, cli
+from r3f_fairseq.experiments import files
+from r3f_fairseq.experiments.fairseq_process import clock, quiet_console
+from r3f_fairseq.experiments.summarization.recipes import GENERATION, Generation
 
 
 def generation_settings(args) -> Generation:
@@ -60,16 +64,20 @@ def summarize(bart, documents: List[str], settings: Generation, batch_size: int,
                                      max_len_b=settings.max_len_b, min_len=settings.min_len,
                                      no_repeat_ngram_size=settings.no_repeat_ngram_size)
         if progress:
-            print(f"[summarize] {len(summaries)}/{len(documents)} ({time.perf_counter() - start:.0f} s)",
+            elapsed = time.perf_counter() - start
+            eta = elapsed / len(summaries) * (len(documents) - len(summaries))
+            print(f"[summarize] {len(summaries)}/{len(documents)} | {clock(elapsed)} elapsed, ETA {clock(eta)}",
                   file=sys.stderr, flush=True)
     return [" ".join(s.split()) for s in summaries]  # one line each
 
 
+@cli
 def main(argv=None) -> List[str]:
+    quiet_console()
     from r3f_fairseq.data.gpt2_bpe import check_bpe_dir
     from r3f_fairseq.data.summarization import MalformedPair, read_lines
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="r3f-summarization-generate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", required=True, help="the binaries' directory (for dict.source.txt / dict.target.txt)")
     p.add_argument("--source", required=True, help="documents, one per line")
@@ -85,19 +93,19 @@ def main(argv=None) -> List[str]:
     p.add_argument("--limit", type=int, help="the first N documents only")
     p.add_argument("--user-dir", help="another fairseq plugin directory to import")
     p.add_argument("--cpu", action="store_true")
-    args = p.parse_args(argv)
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
     for flag in ("checkpoint", "source"):
         if not os.path.isfile(getattr(args, flag)):
-            p.error(f"--{flag} {getattr(args, flag)}: no such file")
+            raise UserError(f"--{flag} {getattr(args, flag)}: no such file")
     if not os.path.isfile(os.path.join(args.data, "dict.source.txt")):
-        p.error(f"--data {args.data}: no dict.source.txt")
+        raise UserError(f"--data {args.data}: no dict.source.txt")
     try:
         check_bpe_dir(args.bpe_dir, need_dict=False)
     except FileNotFoundError as e:
-        p.error(str(e))
+        raise UserError(str(e)) from None
     for flag in ("beam", "batch_size", "limit"):
         if getattr(args, flag) is not None and getattr(args, flag) <= 0:
-            p.error(f"--{flag.replace('_', '-')} must be > 0")
+            raise UserError(f"--{flag.replace('_', '-')} must be > 0; got {getattr(args, flag)}")
     if args.user_dir:
         from argparse import Namespace
 
@@ -107,15 +115,16 @@ def main(argv=None) -> List[str]:
     try:
         documents = read_lines(args.source)
     except MalformedPair as e:
-        p.error(str(e))
+        raise UserError(str(e)) from None
     documents = documents[: args.limit] if args.limit else documents
     settings = generation_settings(args)
     print(f"[summarize] {len(documents)} documents, {settings}", file=sys.stderr, flush=True)
+    from r3f_fairseq.checks import check_generation_checkpoint
+
+    check_generation_checkpoint(args.checkpoint)  # a classification checkpoint cannot summarise
     bart = load_bart(args.checkpoint, args.data, args.bpe_dir, args.cpu)
     summaries = summarize(bart, documents, settings, args.batch_size)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.writelines(s + "\n" for s in summaries)
+    files.write_text(args.out, "".join(s + "\n" for s in summaries))
     return summaries
 
 

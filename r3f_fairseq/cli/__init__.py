@@ -1,1 +1,0 @@
-"""Command-line programs behind scripts/ (importable, so tests can call them)."""

@@ -1,0 +1,1 @@
+"""bench experiments: see r3f_fairseq/experiments/__init__.py."""

@@ -1,0 +1,1 @@
+"""glue experiments: see r3f_fairseq/experiments/__init__.py."""

@@ -1,0 +1,102 @@
+"""The paper's Table 2 from sweep results: median and best dev metric over seeds.
+
+    r3f-glue-table2 [--runs runs/glue] [--profile minilm-cpu] [--csv table2.csv]
+    (also: scripts/tables/glue_table2.sh, python -m r3f_fairseq.experiments.glue.table2)
+
+Reads every ``<runs>/<profile>/<TASK>/<METHOD>/seed*/result.json`` written by
+``r3f-glue-finetune`` and prints, per method (rows) and task (columns), the
+median and the best over seeds of the task's own metric (accuracy; MCC for
+CoLA; F1 for MRPC, accuracy for QQP; Pearson for STS-B), each run's value
+being its best validation, as in the paper. A second table gives the mean
+walltime per run. ``--csv`` also writes one row per task x method.
+"""
+
+import argparse
+import glob
+import math
+import os
+import statistics
+import sys
+from collections import defaultdict
+from typing import Dict, List, Tuple
+
+from r3f_fairseq.errors import UserError, cli
+from r3f_fairseq.experiments import files, tables
+from r3f_fairseq.experiments.glue.recipes import DEFAULT_PROFILE
+
+
+def load_results(runs: str, profile: str) -> List[Dict]:
+    results = []
+    for path in sorted(glob.glob(os.path.join(runs, profile, "*", "*", "seed*", "result.json"))):
+        result = files.read_json(path)
+        for key in ("task", "method", "seed", "metric", "best", "walltime_s"):
+            if key not in result:
+                raise UserError(f"{path}: missing {key!r}")
+        value = result["best"].get(result["metric"]) if isinstance(result["best"], dict) else None
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise UserError(f"{path}: best.{result['metric']} is {value!r}, not a number")
+        results.append(result)
+    return results
+
+
+def summarise(results: List[Dict]) -> Dict[Tuple[str, str], Dict]:
+    groups = defaultdict(list)
+    for r in results:
+        groups[(r["task"], r["method"])].append(r)
+    summary = {}
+    for key, runs in groups.items():
+        metric = runs[0]["metric"]
+        values = [float(r["best"][metric]) for r in runs]
+        summary[key] = {"metric": metric, "values": values, "seeds": len(runs), "median": statistics.median(values),
+                        "best": max(values), "walltime_s": statistics.mean(r["walltime_s"] for r in runs),
+                        # every logged metric at each run's best validation, median over seeds
+                        "all": {m: statistics.median(float(r["best"][m]) for r in runs)
+                                for m in runs[0]["best"] if all(r["best"].get(m) is not None for r in runs)}}
+    return summary
+
+
+def markdown(summary: Dict[Tuple[str, str], Dict]) -> str:
+    tasks = tables.ordered({t for t, _ in summary}, tables.TASK_ORDER)
+    methods = tables.ordered({m for _, m in summary}, tables.METHOD_ORDER)
+    metric_of = {t: s["metric"] for (t, _), s in summary.items()}
+    header = ["method", *(f"{t} ({tables.METRIC_NAMES.get(metric_of[t], metric_of[t])})" for t in tasks)]
+    rows = [[m, *(tables.cell(summary[(t, m)]["values"], best=True) if (t, m) in summary else "-" for t in tasks)]
+            for m in methods]
+    walltime = [[m, *(f"{summary[(t, m)]['walltime_s']:.0f} s" if (t, m) in summary else "-" for t in tasks)]
+                for m in methods]
+    detail = [[t, m, ", ".join(f"{tables.METRIC_NAMES.get(k, k)} {v:.1f}" for k, v in summary[(t, m)]["all"].items())]
+              for t in tasks for m in methods if (t, m) in summary]
+    return "\n".join([
+        tables.markdown(header, rows), "", "Cells: median / best dev metric over seeds (n = seeds).", "",
+        tables.markdown(["method", *tasks], walltime), "", "Mean walltime per run (whole fairseq-train process).", "",
+        tables.markdown(["task", "method", "dev metrics at the best validation (median over seeds)"], detail),
+    ])
+
+
+def write_csv(summary, path: str) -> None:
+    tables.write_csv(path, ["task", "method", "metric", "seeds", "median", "best", "mean_walltime_s"],
+                     [[t, m, s["metric"], s["seeds"], s["median"], s["best"], round(s["walltime_s"], 1)]
+                      for (t, m), s in sorted(summary.items())])
+
+
+@cli
+def main(argv=None) -> str:
+    p = argparse.ArgumentParser(prog="r3f-glue-table2", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runs", default=os.path.join("runs", "glue"), help="--out-dir of the sweeps (default runs/glue)")
+    p.add_argument("--profile", default=DEFAULT_PROFILE)
+    p.add_argument("--csv", help="also write the summary as CSV")
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    results = load_results(args.runs, args.profile)
+    if not results:
+        raise UserError(f"--runs {args.runs}: no {args.profile}/*/*/seed*/result.json")
+    summary = summarise(results)
+    table = markdown(summary)
+    print(table)
+    if args.csv:
+        write_csv(summary, args.csv)
+    return table
+
+
+if __name__ == "__main__":
+    main()
