@@ -1,3 +1,4 @@
+import pytest
 """Data-parallel fine-tuning on CPU: 2 processes under torchrun (gloo), as users scale out."""
 
 import os
@@ -28,6 +29,7 @@ def torchrun_train(*args):
                    "--master_port", str(free_port()), fairseq_train, *args)
 
 
+@pytest.mark.slow
 def test_two_processes_match_one_process_on_the_same_global_batch_and_restore(rte_bin, tmp_path):
     """2 workers x batch 4 == 1 worker x batch 4 x --update-freq 2 (the same 8 examples per update)."""
     single = run_cli("fairseq-train", rte_bin, *COMMON, "--update-freq", "2", "--max-update", "3",
@@ -53,6 +55,7 @@ def with_criterion(criterion, *flags):
 C10D = ["--ddp-backend", "c10d", "--find-unused-parameters", *DDP[2:]]  # RoBERTa's LM head is unused
 
 
+@pytest.mark.slow
 def test_freelb_and_smart_train_data_parallel_with_pytorch_ddp(rte_bin, tmp_path):
     """FreeLB's K backward passes (gradients synchronised once) and SMART's ascent passes under
     PyTorch's DistributedDataParallel: FreeLB from a zero perturbation matches one process."""

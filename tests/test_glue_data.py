@@ -115,6 +115,7 @@ def every_task_prepared(shared_data, bpe_dir, tmp_path_factory):
     return out, proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task, columns, valid_subsets", [
     ("CoLA", ["input0", "label"], ["valid"]), ("SST-2", ["input0", "label"], ["valid"]),
     ("MRPC", ["input0", "input1", "label"], ["valid"]), ("STS-B", ["input0", "input1", "label"], ["valid"]),
@@ -142,6 +143,7 @@ def test_every_real_task_prepares_into_fairseq_binaries(every_task_prepared, tas
         assert lengths == [expected] * len(lengths), (split, lengths)
 
 
+@pytest.mark.slow
 def test_tasks_without_a_split_are_split_and_say_so(every_task_prepared, shared_data):
     out, stdout = every_task_prepared
     assert "QNLI has no train.tsv/dev.tsv: the first 1000 rows of dev.tsv are the dev set and the other 4463" in stdout

@@ -1,5 +1,6 @@
 """sentence_prediction_probe: a linear probe on a frozen encoder, chained from a fine-tuned checkpoint."""
 
+import pytest
 import torch
 
 from tests.helpers import TINY_ROBERTA, USER_DIR, batch, run_cli
@@ -41,6 +42,7 @@ def test_linear_probe_head_is_identity_then_linear():
     assert torch.equal(head.dense.weight, torch.eye(4)) and not head.dense.weight.requires_grad
 
 
+@pytest.mark.slow
 def test_probe_stage_starts_from_the_previous_stage_and_leaves_its_encoder_untouched(rte_bin, tmp_path):
     common = [rte_bin, *TINY_ROBERTA, "--num-classes", "2", "--user-dir", USER_DIR, "--cpu", "--seed", "1",
               "--optimizer", "adam", "--lr", "1e-3", "--batch-size", "8", "--max-update", "4",
