@@ -78,7 +78,8 @@ def test_tables_say_how_many_seeds_and_where_chance_is(tmp_path):
                 "value": v, "majority": 50.9, "stage": 1, "after": "SST-2"}
                for m, s, v in (("std", 1, 80.0), ("std", 2, 82.0), ("r3f", 1, 81.0))]
     table = probing_table.markdown(records)
-    assert "| std | 81.0 (n=2) |" in table and "| r3f | 81.0 (n=1) |" in table
+    assert "| std | 81.0 ± 1.4, median 81.0 (n=2) |" in table and "| r3f | 81.0 (n=1) |" in table
+    assert "| r3f - std | +1.0 (n=1, no interval) |" in table  # seed 1 only: 81 - 80
     assert "| majority class | 50.9 |" in table
     probing_table.plot(records, str(tmp_path / "plot.png"))
     assert (tmp_path / "plot.png").stat().st_size > 1000
