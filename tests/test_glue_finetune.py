@@ -138,9 +138,9 @@ def test_sweep_runs_one_seed_per_job_array_task(monkeypatch):
 def test_real_minilm_sweep_then_table(shared_data, tmp_path, capsys):
     """Two seeds of a 3-update MiniLM fine-tune on real RTE, side by side (--jobs 2), then Table 2."""
     out = tmp_path / "runs"
-    argv = ["RTE", "r3f", "--seeds", "2", "--updates", "3", "--out-dir", str(out),
+    argv = ["RTE", "r3f", "--jobs", "1", "--seeds", "2", "--updates", "3", "--out-dir", str(out),
             "--glue-dir", str(shared_data / "glue")]
-    sweep.main([*argv, "--jobs", "2"])
+    sweep.main([*argv, "--jobs", "2"])  # the last --jobs counts
     results = [json.loads((out / "minilm-cpu" / "RTE" / "r3f" / f"seed{s}" / "result.json").read_text())
                for s in (1, 2)]
     for r in results:

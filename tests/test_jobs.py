@@ -57,4 +57,19 @@ def test_jobs_and_threads_must_be_positive(parse):
         parse(["--jobs", "0"])
     with pytest.raises(UserError, match="--threads must be > 0; got -1"):
         parse(["--threads", "-1"])
-    assert parse([]).jobs == jobs.DEFAULT_JOBS
+
+
+
+def test_the_default_is_two_jobs_on_cpu_profiles_and_one_on_gpu_profiles(monkeypatch):
+    monkeypatch.setattr(jobs, "cores", lambda: 2)
+    assert sweep.parse_args(["RTE", "std"]).jobs == 2
+    assert sweep.parse_args(["RTE", "std", "--profile", "roberta-large", "--pretrained", __file__]).jobs == 1
+    assert probing.parse_args(["degradation", "--glue-dir", "."]).jobs == 2
+    monkeypatch.setattr(jobs, "cores", lambda: 1)
+    assert sweep.parse_args(["RTE", "std"]).jobs == 1
+
+
+def test_a_single_run_keeps_every_core_whatever_jobs_says(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    [(_, (pid, omp, _, _, _))] = list(jobs.completed([(where_and_when, (0,))], jobs=2))
+    assert pid == os.getpid() and omp is None

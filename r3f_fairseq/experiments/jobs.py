@@ -9,6 +9,12 @@ resume), so running jobs side by side changes nothing about what is reused or
 trusted. ``--jobs 1`` (the default) runs everything in this process, one after the
 other; with ``--threads`` it also sets the thread count.
 
+The default, for CPU profiles on a machine with two or more cores, is 2 jobs of
+cores / 2 threads: on the 2-core development machine a 4-run MiniLM sweep took
+196 s as 2 jobs x 1 thread and 210 s as 1 job x 2 threads (``r3f-bench-jobs``;
+docs/tooling.md, "Using both cores"). Profiles that train on GPUs default to
+1 job: their runs would share one GPU.
+
 This module does not import torch: it only sets the environment.
 """
 
@@ -20,8 +26,8 @@ from typing import Callable, Iterator, Optional, Sequence, Tuple
 
 from r3f_fairseq.errors import UserError
 
-#: the default of --jobs: docs/tooling.md, "Using both cores", has the measurement behind it
-DEFAULT_JOBS = 1
+#: the default of --jobs on CPU: docs/tooling.md, "Using both cores", has the measurement behind it
+CPU_JOBS = 2
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -34,15 +40,23 @@ def cores() -> int:
 
 
 def add_jobs_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
-                   help=f"independent runs at a time, each its own process (default {DEFAULT_JOBS}; "
-                        "see docs/tooling.md, 'Using both cores')")
+    p.add_argument("--jobs", type=int,
+                   help=f"independent runs at a time, each its own process (default: {CPU_JOBS} for CPU profiles "
+                        "on 2 or more cores, 1 for GPU profiles; see docs/tooling.md, 'Using both cores')")
     p.add_argument("--threads", type=int,
                    help="threads per job (OMP_NUM_THREADS, MKL_NUM_THREADS; default: cores / --jobs, "
                         "and untouched with --jobs 1)")
 
 
-def check_jobs_options(args) -> None:
+def default_jobs(on_gpu: bool) -> int:
+    """``CPU_JOBS`` on a CPU profile with at least that many cores, else 1."""
+    return CPU_JOBS if not on_gpu and cores() >= CPU_JOBS else 1
+
+
+def check_jobs_options(args, on_gpu: bool) -> None:
+    """Check ``--jobs`` / ``--threads``; an absent ``--jobs`` becomes :func:`default_jobs`."""
+    if args.jobs is None:
+        args.jobs = default_jobs(on_gpu)
     if args.jobs <= 0:
         raise UserError(f"--jobs must be > 0; got {args.jobs}")
     if args.threads is not None and args.threads <= 0:
@@ -83,13 +97,13 @@ def completed(calls: Sequence[Call], jobs: int, threads: Optional[int] = None) -
     """Run ``fn(*args)`` for every ``(fn, args)`` in ``calls``, ``jobs`` at a time; yields
     ``(index, result)`` as each finishes. The first error stops new calls from starting,
     lets the running ones finish (each is a complete, resumable run), then is raised."""
-    threads = threads_per_job(jobs, threads)
-    if jobs == 1 or len(calls) <= 1:
+    if jobs == 1 or len(calls) <= 1:  # here, with all cores unless --threads says otherwise
         set_threads(threads)
         for i, (fn, args) in enumerate(calls):
             yield i, fn(*args)
         return
     jobs = min(jobs, len(calls))
+    threads = threads_per_job(jobs, threads)
     print(f"[jobs] {len(calls)} runs, {jobs} at a time, {threads} thread(s) each", flush=True)
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start_job,
                              initargs=(threads,)) as pool:

@@ -19,7 +19,7 @@ from r3f_fairseq.errors import UserError, cli
 from r3f_fairseq.experiments import jobs
 from r3f_fairseq.experiments.fairseq_process import quiet_console
 from r3f_fairseq.experiments.glue import demo, finetune, table2, walltime_figure
-from r3f_fairseq.experiments.glue.recipes import FINETUNING_METHODS
+from r3f_fairseq.experiments.glue.recipes import FINETUNING_METHODS, PROFILES
 
 
 @cli
@@ -34,7 +34,7 @@ def main(argv=None) -> None:
     jobs.add_jobs_options(p)
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     demo.check_subset_options(args)
-    jobs.check_jobs_options(args)
+    jobs.check_jobs_options(args, on_gpu=bool(PROFILES[args.profile].gpus))
     if args.seeds <= 0:
         raise UserError(f"--seeds must be > 0; got {args.seeds}")
     plan = [demo.subset_run(args, method, seed) for seed in range(1, args.seeds + 1) for method in args.methods]

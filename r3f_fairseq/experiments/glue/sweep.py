@@ -4,10 +4,10 @@
     (also: scripts/glue/sweep.sh, python -m r3f_fairseq.experiments.glue.sweep)
 
 Every seed is one run of ``r3f-glue-finetune`` (same options), ``--jobs`` at a
-time (default one after the other; ``--threads`` per job, see
+time (default: 2 on CPU profiles, 1 on GPU ones; ``--threads`` per job, see
 r3f_fairseq/experiments/jobs.py); a seed already finished with the same
-settings is skipped, so an interrupted sweep resumes. On a cluster, run one seed per job-array task
-instead: ``--seed-from-env SLURM_ARRAY_TASK_ID`` runs only the seed that the
+settings is skipped, so an interrupted sweep resumes. On a cluster, run one
+seed per job-array task instead: ``--seed-from-env SLURM_ARRAY_TASK_ID`` runs only the seed that the
 variable holds (``sbatch --array=1-10 ...`` runs seeds 1 to 10 side by side;
 docs/tooling.md has the SLURM script). Summarise with ``r3f-glue-table2``.
 """
@@ -21,6 +21,7 @@ from r3f_fairseq.errors import UserError, cli
 from r3f_fairseq.experiments import jobs
 from r3f_fairseq.experiments.fairseq_process import quiet_console
 from r3f_fairseq.experiments.glue import finetune, inputs
+from r3f_fairseq.experiments.glue.recipes import PROFILES
 
 
 def parse_args(argv: List[str]):
@@ -35,7 +36,7 @@ def parse_args(argv: List[str]):
     finetune.add_finetune_options(p)
     jobs.add_jobs_options(p)
     args = finetune.parse_finetune_args(p, argv)
-    jobs.check_jobs_options(args)
+    jobs.check_jobs_options(args, on_gpu=bool(PROFILES[args.profile].gpus))
     if args.seeds <= 0:
         raise UserError(f"--seeds must be > 0; got {args.seeds}")
     if args.seed_from_env:

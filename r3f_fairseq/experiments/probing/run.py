@@ -157,7 +157,7 @@ def parse_args(argv: List[str]):
     jobs.add_jobs_options(p)
     args = p.parse_args(argv)
     finetune.check_run_options(args)
-    jobs.check_jobs_options(args)
+    jobs.check_jobs_options(args, on_gpu=bool(PROFILES[args.profile].gpus))
     for flag in ("seeds", "probe_updates", "cycles"):
         if getattr(args, flag) <= 0:
             raise UserError(f"--{flag.replace('_', '-')} must be > 0; got {getattr(args, flag)}")
@@ -187,7 +187,8 @@ def main(argv=None) -> List[Dict]:
     out = os.path.join(args.out_dir, args.experiment, "probes.json")
     chains = [(method, seed) for seed in range(1, args.seeds + 1) for method in args.methods]
     if args.jobs > 1 and len(chains) > 1:
-        for task in sorted({*args.chain, *args.probe_tasks, "SST-2"}):  # once, here, not in every job at once
+        tasks = {"SST-2", *args.probe_tasks} if args.experiment == "generalization" else set(args.chain)
+        for task in sorted(tasks):  # once, here, rather than in every job at the same time
             inputs.prepared_data(task, PROFILES[args.profile], pretrained, args.paths)
         counter = None  # each job counts its own chain's steps
     else:
