@@ -78,14 +78,16 @@ def test_walltime_to_best_is_read_from_the_log_timestamps(tmp_path):
 
 
 def test_walltime_table_has_mean_sd_and_the_paired_difference_to_std(tmp_path):
-    for seed, (std_best, r3f_best) in enumerate(((40, 60), (20, 40), (60, 60)), 1):
-        fake_run(tmp_path, "std", seed, std_best, [(20, 10), (40, 19), (60, 29)])
-        fake_run(tmp_path, "r3f", seed, r3f_best, [(20, 10), (40, 19), (60, 29)])
+    for seed, best in ((1, 40), (2, 20), (3, 60)):  # to best: 60, 51, 70 s
+        fake_run(tmp_path, "std", seed, best, [(20, 10), (40, 19), (60, 29)])
+    for seed, best in ((2, 40), (3, 60)):  # to best: 60, 70 s; no seed 1
+        fake_run(tmp_path, "r3f", seed, best, [(20, 10), (40, 19), (60, 29)])
     data = walltime_figure.collect(str(tmp_path), "minilm-cpu", "SST-2")
     assert [r["seed"] for r in data["std"]] == [1, 2, 3]
     table = walltime_figure.markdown("SST-2", data)
-    assert "| std | 3 | 60 ± 10 | 60 | 51 - 70 | 100 |" in table  # to best: 60, 51, 70 s
-    assert "| r3f - std | +6.3 [+0.0, +10.0] (n=3) |" in table  # +10, +9, 0 s
+    assert "| std | 3 | 60 ± 10 | 60 | 51 - 70 | 100 |" in table and "| r3f | 2 | 65 ± 7 | 65 | 60 - 70 | 100 |" in table
+    # seeds 2 and 3: +9 and 0 s (by position it would be 60 - 60 and 70 - 51)
+    assert "| r3f - std | +4.5 [+0.0, +9.0] (n=2) |" in table
     walltime_figure.plot("SST-2", data, str(tmp_path / "fig.png"), "")
 
 

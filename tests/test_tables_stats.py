@@ -19,7 +19,7 @@ def write_result(root, task, method, seed, value, metric="accuracy"):
 
 def test_table2_from_result_files_pairs_each_method_with_std_by_seed(tmp_path):
     std = {1: 60.0, 2: 50.0, 3: 70.0}
-    r3f = {3: 71.0, 1: 61.0, 2: 51.0, 4: 99.0}  # +1 on every common seed; seed 4 has no std partner
+    r3f = {3: 71.0, 2: 51.0, 4: 99.0}  # +1 on the common seeds 2 and 3; no seed 1, seed 4 has no std partner
     for seed, value in std.items():
         write_result(tmp_path, "RTE", "std", seed, value)
     for seed, value in r3f.items():
@@ -27,13 +27,13 @@ def test_table2_from_result_files_pairs_each_method_with_std_by_seed(tmp_path):
     write_result(tmp_path, "MRPC", "std", 1, 85.0, metric="f1")
     table = table2.main(["--runs", str(tmp_path), "--csv", str(tmp_path / "t.csv")])
     assert "| std | 85.0 (n=1) | 60.0 ± 10.0, median 60.0, best 70.0 (n=3) |" in table
-    assert "| r3f | - | 70.5 ± 20.7, median 66.0, best 99.0 (n=4) |" in table
-    assert "| r3f - std | - | +1.0 [+1.0, +1.0]* (n=3) |" in table
+    assert "| r3f | - | 73.7 ± 24.1, median 71.0, best 99.0 (n=3) |" in table
+    assert "| r3f - std | - | +1.0 [+1.0, +1.0]* (n=2) |" in table  # by position: -9, +21, +29
     assert "Method - std, paired by seed" in table and "10,000 resamples" in table
     csv = (tmp_path / "t.csv").read_text().splitlines()
     assert csv[0] == ("task,method,metric,seeds,mean,sd,median,best,minus_std,ci95_lo,ci95_hi,paired_seeds,"
                       "mean_walltime_s")
-    assert "RTE,r3f,accuracy,4,70.5,20.68,66.0,99.0,1.0,1.0,1.0,3,100.0" in csv
+    assert "RTE,r3f,accuracy,3,73.667,24.111,71.0,99.0,1.0,1.0,1.0,2,100.0" in csv
 
 
 def test_a_table_of_single_seeds_says_so(tmp_path):
