@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from r3f_fairseq.experiments import stats, tables
+from r3f_fairseq.experiments import stats
 from r3f_fairseq.experiments.glue import table2
 from r3f_fairseq.experiments.probing import table as probing_table
 
