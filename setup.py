@@ -58,6 +58,7 @@ setup(
         "r3f-probing = r3f_fairseq.experiments.probing.run:main",
         "r3f-probing-table = r3f_fairseq.experiments.probing.table:main",
         "r3f-bench-cost = r3f_fairseq.experiments.bench.cost:main",
+        "r3f-bench-jobs = r3f_fairseq.experiments.bench.jobs:main",
         "r3f-glue-download = r3f_fairseq.data.download_glue:main",
         "r3f-glue-prepare = r3f_fairseq.data.prepare_glue:main",
         "r3f-convert-hf = r3f_fairseq.conversion.hf_bert:main",

@@ -53,7 +53,7 @@ def test_benchmark_bad_arguments_name_the_flag(argv, message, capsys):
 def fake_run(root, method, seed, best_update, stamps):
     run = root / "minilm-cpu" / "SST-2" / method / f"seed{seed}"
     run.mkdir(parents=True)
-    (run / "result.json").write_text(json.dumps({"walltime_s": 100.0, "best_update": best_update}))
+    (run / "result.json").write_text(json.dumps({"seed": seed, "walltime_s": 100.0, "best_update": best_update}))
     lines = ["$ fairseq-train ..."]
     for update, second in stamps:
         lines.append(f"2026-01-01 00:00:{second:02d} | INFO | valid | "
@@ -72,7 +72,23 @@ def test_walltime_to_best_is_read_from_the_log_timestamps(tmp_path):
     png = tmp_path / "fig.png"
     walltime_figure.plot("SST-2", data, str(png), "")
     assert png.stat().st_size > 1000
-    assert "| std | 1 | 60 |" in walltime_figure.markdown("SST-2", data)
+    table = walltime_figure.markdown("SST-2", data)
+    assert "| std | 1 | 60 (n=1) | - | 60 - 60 | 100 |" in table
+    assert "| r3f - std | +10 (n=1, no interval) |" in table.replace("+10.0", "+10")
+
+
+def test_walltime_table_has_mean_sd_and_the_paired_difference_to_std(tmp_path):
+    for seed, best in ((1, 40), (2, 20), (3, 60)):  # to best: 60, 51, 70 s
+        fake_run(tmp_path, "std", seed, best, [(20, 10), (40, 19), (60, 29)])
+    for seed, best in ((2, 40), (3, 60)):  # to best: 60, 70 s; no seed 1
+        fake_run(tmp_path, "r3f", seed, best, [(20, 10), (40, 19), (60, 29)])
+    data = walltime_figure.collect(str(tmp_path), "minilm-cpu", "SST-2")
+    assert [r["seed"] for r in data["std"]] == [1, 2, 3]
+    table = walltime_figure.markdown("SST-2", data)
+    assert "| std | 3 | 60 ± 10 | 60 | 51 - 70 | 100 |" in table and "| r3f | 2 | 65 ± 7 | 65 | 60 - 70 | 100 |" in table
+    # seeds 2 and 3: +9 and 0 s (by position it would be 60 - 60 and 70 - 51)
+    assert "| r3f - std | +4.5 [+0.0, +9.0] (n=2) |" in table
+    walltime_figure.plot("SST-2", data, str(tmp_path / "fig.png"), "")
 
 
 def test_walltime_figure_fails_without_the_best_validation(tmp_path):

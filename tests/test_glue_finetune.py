@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from r3f_fairseq.errors import UserError
+from r3f_fairseq.experiments import tables
 from r3f_fairseq.experiments.glue import finetune, inputs, sweep, table2
 from r3f_fairseq.experiments.glue.finetune import GlueRun
 from r3f_fairseq.experiments.glue.inputs import Paths
@@ -135,11 +136,11 @@ def test_sweep_runs_one_seed_per_job_array_task(monkeypatch):
 
 @pytest.mark.slow
 def test_real_minilm_sweep_then_table(shared_data, tmp_path, capsys):
-    """Two seeds of a 3-update MiniLM fine-tune on real RTE, then Table 2 from their results."""
+    """Two seeds of a 3-update MiniLM fine-tune on real RTE, side by side (--jobs 2), then Table 2."""
     out = tmp_path / "runs"
-    argv = ["RTE", "r3f", "--seeds", "2", "--updates", "3", "--out-dir", str(out),
+    argv = ["RTE", "r3f", "--jobs", "1", "--seeds", "2", "--updates", "3", "--out-dir", str(out),
             "--glue-dir", str(shared_data / "glue")]
-    sweep.main(argv)
+    sweep.main([*argv, "--jobs", "2"])  # the last --jobs counts
     results = [json.loads((out / "minilm-cpu" / "RTE" / "r3f" / f"seed{s}" / "result.json").read_text())
                for s in (1, 2)]
     for r in results:
@@ -155,7 +156,7 @@ def test_real_minilm_sweep_then_table(shared_data, tmp_path, capsys):
     assert "--max-update 3 (now 4)" in capsys.readouterr().err
     table = table2.main(["--runs", str(out), "--csv", str(tmp_path / "t.csv")])
     accs = sorted(r["best"]["accuracy"] for r in results)
-    assert f"| r3f | {sum(accs) / 2:.1f} / {accs[1]:.1f} (n=2) |" in table
+    assert f"| r3f | {tables.cell(accs, best=True)} |" in table and f"best {accs[1]:.1f} (n=2)" in table
     assert "RTE,r3f,accuracy,2," in (tmp_path / "t.csv").read_text()
 
 
@@ -182,7 +183,7 @@ def test_table_takes_median_and_best_of_each_tasks_own_metric():
     assert summary[("MRPC", "r3f")]["median"] == 85.0 and summary[("MRPC", "r3f")]["best"] == 90.0
     table = table2.markdown(summary)
     assert table.splitlines()[0] == "| method | CoLA (MCC) | MRPC (F1) |"
-    assert "| r3f | - | 85.0 / 90.0 (n=3) |" in table and "| std | 40.0 / 40.0 (n=1) | - |" in table
+    assert "| r3f | - | 85.0 ± 5.0, median 85.0, best 90.0 (n=3) |" in table and "| std | 40.0 (n=1) | - |" in table
     assert "| MRPC | r3f | F1 85.0, Acc 75.0 |" in table  # medians of each metric
     assert "| r3f | - | 20 s |" in table
 

@@ -78,7 +78,8 @@ def test_tables_say_how_many_seeds_and_where_chance_is(tmp_path):
                 "value": v, "majority": 50.9, "stage": 1, "after": "SST-2"}
                for m, s, v in (("std", 1, 80.0), ("std", 2, 82.0), ("r3f", 1, 81.0))]
     table = probing_table.markdown(records)
-    assert "| std | 81.0 (n=2) |" in table and "| r3f | 81.0 (n=1) |" in table
+    assert "| std | 81.0 ± 1.4, median 81.0 (n=2) |" in table and "| r3f | 81.0 (n=1) |" in table
+    assert "| r3f - std | +1.0 (n=1, no interval) |" in table  # seed 1 only: 81 - 80
     assert "| majority class | 50.9 |" in table
     probing_table.plot(records, str(tmp_path / "plot.png"))
     assert (tmp_path / "plot.png").stat().st_size > 1000
@@ -139,3 +140,20 @@ def test_degradation_with_minilm_on_real_glue(shared_data, tmp_path, capsys):
                         "--log-format", "json")
     (record,) = json_logs(validated, "valid")
     assert record["valid_f1"] == stage2_result["best"]["f1"]
+
+
+@pytest.mark.slow
+def test_two_chains_side_by_side_record_both_and_compare_them(shared_data, tmp_path, capsys):
+    """--jobs 2: the std and r3f chains run as two processes; probes.json holds both, the table pairs them."""
+    out = tmp_path / "out"
+    argv = ["generalization", "--methods", "std", "r3f", "--probe-tasks", "RTE", "--updates", "2",
+            "--probe-updates", "2", "--validations", "1", "--glue-dir", str(shared_data / "glue"),
+            "--out-dir", str(out), "--data-dir", str(tmp_path / "data"), "--models-dir", str(tmp_path / "models")]
+    records = probing.main(argv)  # the default on a CPU profile: 2 jobs
+    assert "[jobs] 2 runs, 2 at a time" in capsys.readouterr().out
+    assert sorted(r["method"] for r in records) == ["r3f", "std"]
+    again = probing.main([*argv, "--jobs", "1"])  # here, so that capsys sees it: every run is found done
+    assert sorted(again, key=lambda r: r["method"]) == sorted(records, key=lambda r: r["method"])
+    assert capsys.readouterr().out.count("done already") == 4
+    table = (out / "generalization" / "table.md").read_text()
+    assert "| r3f - std | " in table and "(n=1, no interval)" in table

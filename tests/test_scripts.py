@@ -43,6 +43,7 @@ def test_script_has_help(script):
      "--checkpoint /nonexistent.pt: no such file"),
     ("bench/cost.sh", ["--updates", "0"], "--updates must be >= 1"),
     ("bench/rouge.sh", ["--pairs", "0"], "--pairs and --workers must be >= 1"),
+    ("bench/jobs.sh", ["--configs", "2by1"], "--configs 2by1: not JOBSxTHREADS"),
     ("tables/walltime_figure.sh", ["--task", "SST-2", "--runs", "/nonexistent"], "--runs /nonexistent: no such directory"),
     ("glue/compare_methods.sh", ["--glue-dir", "/nonexistent"], "--glue-dir /nonexistent: no SST-2/train.tsv"),
     ("summarization/prepare.sh", ["cnn_dm", "--raw", "/nonexistent", "--bpe-dir", "x", "--out-dir", "y"],

@@ -1,14 +1,17 @@
-"""The paper's Table 2 from sweep results: median and best dev metric over seeds.
+"""The paper's Table 2 from sweep results: median and best dev metric over seeds, with mean ± sd
+and each method's paired difference to std.
 
     r3f-glue-table2 [--runs runs/glue] [--profile minilm-cpu] [--csv table2.csv]
     (also: scripts/tables/glue_table2.sh, python -m r3f_fairseq.experiments.glue.table2)
 
 Reads every ``<runs>/<profile>/<TASK>/<METHOD>/seed*/result.json`` written by
 ``r3f-glue-finetune`` and prints, per method (rows) and task (columns), the
-median and the best over seeds of the task's own metric (accuracy; MCC for
-CoLA; F1 for MRPC, accuracy for QQP; Pearson for STS-B), each run's value
-being its best validation, as in the paper. A second table gives the mean
-walltime per run. ``--csv`` also writes one row per task x method.
+mean ± sd, the median and the best over seeds of the task's own metric
+(accuracy; MCC for CoLA; F1 for MRPC, accuracy for QQP; Pearson for STS-B),
+each run's value being its best validation, as in the paper; n = 1 cells say
+so. A second table gives every method minus std, paired by seed, with a
+bootstrap interval over seeds (r3f_fairseq/experiments/stats.py), a third the
+mean walltime per run. ``--csv`` also writes one row per task x method.
 """
 
 import argparse
@@ -21,7 +24,7 @@ from collections import defaultdict
 from typing import Dict, List, Tuple
 
 from r3f_fairseq.errors import UserError, cli
-from r3f_fairseq.experiments import files, tables
+from r3f_fairseq.experiments import files, stats, tables
 from r3f_fairseq.experiments.glue.recipes import DEFAULT_PROFILE
 
 
@@ -46,8 +49,11 @@ def summarise(results: List[Dict]) -> Dict[Tuple[str, str], Dict]:
     summary = {}
     for key, runs in groups.items():
         metric = runs[0]["metric"]
-        values = [float(r["best"][metric]) for r in runs]
-        summary[key] = {"metric": metric, "values": values, "seeds": len(runs), "median": statistics.median(values),
+        by_seed = {int(r["seed"]): float(r["best"][metric]) for r in runs}
+        values = list(by_seed.values())
+        mean, sd = stats.mean_sd(values)
+        summary[key] = {"metric": metric, "values": values, "by_seed": by_seed, "seeds": len(runs),
+                        "mean": mean, "sd": sd, "median": statistics.median(values),
                         "best": max(values), "walltime_s": statistics.mean(r["walltime_s"] for r in runs),
                         # every logged metric at each run's best validation, median over seeds
                         "all": {m: statistics.median(float(r["best"][m]) for r in runs)
@@ -62,21 +68,39 @@ def markdown(summary: Dict[Tuple[str, str], Dict]) -> str:
     header = ["method", *(f"{t} ({tables.METRIC_NAMES.get(metric_of[t], metric_of[t])})" for t in tasks)]
     rows = [[m, *(tables.cell(summary[(t, m)]["values"], best=True) if (t, m) in summary else "-" for t in tasks)]
             for m in methods]
+    by_seed = {(m, t): s["by_seed"] for (t, m), s in summary.items()}
+    others = [(f"{m} - {tables.BASELINE}", m, tables.BASELINE) for m in methods if m != tables.BASELINE]
+    differences = tables.difference_rows(others, tasks, by_seed) if tables.BASELINE in methods else []
     walltime = [[m, *(f"{summary[(t, m)]['walltime_s']:.0f} s" if (t, m) in summary else "-" for t in tasks)]
                 for m in methods]
     detail = [[t, m, ", ".join(f"{tables.METRIC_NAMES.get(k, k)} {v:.1f}" for k, v in summary[(t, m)]["all"].items())]
               for t in tasks for m in methods if (t, m) in summary]
+    counts = [s["seeds"] for s in summary.values()]
+    paired = [tables.markdown(["difference", *tasks], differences), "", tables.DIFFERENCES_CAPTION, ""] \
+        if differences else []
     return "\n".join([
-        tables.markdown(header, rows), "", "Cells: median / best dev metric over seeds (n = seeds).", "",
+        tables.markdown(header, rows), "", tables.cells_caption(counts, best=True) + " Dev metric at each run's "
+        "best validation.", "", *paired,
         tables.markdown(["method", *tasks], walltime), "", "Mean walltime per run (whole fairseq-train process).", "",
         tables.markdown(["task", "method", "dev metrics at the best validation (median over seeds)"], detail),
     ])
 
 
 def write_csv(summary, path: str) -> None:
-    tables.write_csv(path, ["task", "method", "metric", "seeds", "median", "best", "mean_walltime_s"],
-                     [[t, m, s["metric"], s["seeds"], s["median"], s["best"], round(s["walltime_s"], 1)]
-                      for (t, m), s in sorted(summary.items())])
+    """One row per task x method: the statistics over seeds and the paired difference to std."""
+    rows = []
+    for (t, m), s in sorted(summary.items()):
+        base = summary.get((t, tables.BASELINE))
+        p = stats.paired_difference(s["by_seed"], base["by_seed"]) if base and m != tables.BASELINE else None
+        rows.append([t, m, s["metric"], s["seeds"], _round(s["mean"]), _round(s["sd"]), s["median"], s["best"],
+                     *((_round(p.mean), _round(p.lo), _round(p.hi), p.n) if p else ("", "", "", "")),
+                     round(s["walltime_s"], 1)])
+    tables.write_csv(path, ["task", "method", "metric", "seeds", "mean", "sd", "median", "best",
+                            f"minus_{tables.BASELINE}", "ci95_lo", "ci95_hi", "paired_seeds", "mean_walltime_s"], rows)
+
+
+def _round(x):
+    return "" if x is None else round(x, 3)
 
 
 @cli

@@ -7,7 +7,10 @@ For every ``<runs>/<profile>/<TASK>/<METHOD>/seed*/`` run it takes the time
 from the start of fairseq-train to the validation that gave the run's best dev
 metric (from the timestamps in ``train.log``: total walltime minus the time
 from that validation to the end of the log), plots one point per seed and a bar
-at the median per method, and prints the numbers as a Markdown table. (A run
+at the mean with ± sd per method, and prints the numbers as a Markdown table
+(mean ± sd, median, range, n; and each method minus std, paired by seed, with a
+bootstrap interval over seeds). Time has no chance level, so the plot has no
+majority line. (A run
 that was interrupted and resumed counts only its last attempt's walltime.)
 """
 
@@ -22,14 +25,14 @@ from datetime import datetime
 from typing import Dict, List
 
 from r3f_fairseq.errors import UserError, cli
-from r3f_fairseq.experiments import tables
+from r3f_fairseq.experiments import stats, tables
 from r3f_fairseq.experiments.glue.recipes import DEFAULT_PROFILE
 
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \| \w+ \| ([\w.]+) \| (.*)$")
 
 
 def walltime_to_best(run_dir: str) -> Dict[str, float]:
-    """``{"to_best_s", "total_s", "best_update"}`` of one run directory."""
+    """``{"seed", "to_best_s", "total_s", "best_update"}`` of one run directory."""
     with open(os.path.join(run_dir, "result.json"), encoding="utf-8") as f:
         result = json.load(f)
     stamps, best_stamp = [], None
@@ -48,7 +51,8 @@ def walltime_to_best(run_dir: str) -> Dict[str, float]:
     if best_stamp is None:
         raise UserError(f"{log}: no validation at the best update {result['best_update']}")
     total = float(result["walltime_s"])
-    return {"to_best_s": total - (stamps[-1] - best_stamp), "total_s": total, "best_update": result["best_update"]}
+    return {"seed": int(result["seed"]), "to_best_s": total - (stamps[-1] - best_stamp), "total_s": total,
+            "best_update": result["best_update"]}
 
 
 def collect(runs: str, profile: str, task: str) -> Dict[str, List[Dict[str, float]]]:
@@ -66,10 +70,20 @@ def markdown(task: str, data: Dict[str, List[Dict[str, float]]]) -> str:
     rows = []
     for method, runs in data.items():
         to_best = [r["to_best_s"] for r in runs]
-        rows.append([method, len(runs), f"{statistics.median(to_best):.0f}", f"{min(to_best):.0f} - {max(to_best):.0f}",
-                     f"{statistics.median(r['total_s'] for r in runs):.0f}"])
-    return tables.markdown([task, "seeds", "walltime to best, median (s)", "min - max (s)",
-                            "total per run, median (s)"], rows)
+        mean, sd = stats.mean_sd(to_best)
+        rows.append([method, len(runs), f"{mean:.0f} ± {sd:.0f}" if sd is not None else f"{mean:.0f} (n=1)",
+                     f"{statistics.median(to_best):.0f}" if len(runs) > 1 else "-",
+                     f"{min(to_best):.0f} - {max(to_best):.0f}", f"{statistics.median(r['total_s'] for r in runs):.0f}"])
+    text = [tables.markdown([task, "seeds", "walltime to best, mean ± sd (s)", "median (s)", "min - max (s)",
+                             "total per run, median (s)"], rows)]
+    if tables.BASELINE in data:
+        by_seed = {(m, "to best (s)"): {r["seed"]: r["to_best_s"] for r in runs} for m, runs in data.items()}
+        pairs = [(f"{m} - {tables.BASELINE}", m, tables.BASELINE) for m in data if m != tables.BASELINE]
+        if pairs:
+            text += ["", tables.markdown(["difference", "walltime to best (s)"],
+                                         tables.difference_rows(pairs, ["to best (s)"], by_seed)),
+                     "", tables.DIFFERENCES_CAPTION]
+    return "\n".join(text)
 
 
 def plot(task: str, data: Dict[str, List[Dict[str, float]]], png: str, title: str) -> None:
@@ -77,12 +91,12 @@ def plot(task: str, data: Dict[str, List[Dict[str, float]]], png: str, title: st
     fig, ax = plt.subplots(figsize=(1.3 * len(data) + 2, 3.5))
     for i, (method, runs) in enumerate(data.items()):
         values = [r["to_best_s"] for r in runs]
-        ax.bar(i, statistics.median(values), color="#9bbbd9", width=0.6)
-        ax.scatter([i] * len(values), values, color="#1f3b5a", s=14, zorder=3)
+        ax.bar(i, stats.mean_sd(values)[0], color="#9bbbd9", width=0.6)
+        tables.seed_points(ax, i, values, color="#1f3b5a", spread=0.3)
     ax.set_xticks(range(len(data)), list(data))
     ax.set_ylabel("walltime to best checkpoint (s)")
     n = tables.over_seeds(len(runs) for runs in data.values())
-    ax.set_title(title or f"{task}: walltime to best dev checkpoint (bar: {n}; dots: seeds)", fontsize=9)
+    ax.set_title(title or f"{task}: walltime to best dev checkpoint (bar: {n})", fontsize=9)
     fig.tight_layout()
     tables.save_figure(fig, png)
 

@@ -24,6 +24,10 @@ is deleted once no later step needs it. Results: one record per probe in
 ``OUT/<experiment>/probes.json``, and beside it ``table.md``, ``table.csv`` and
 ``plot.png`` (``r3f-probing-table``).
 
+``--jobs N`` runs N chains (one method and seed each) at a time, ``--threads``
+each (r3f_fairseq/experiments/jobs.py); the stages and probes of one chain
+always run one after the other, each from the one before.
+
 QNLI (dev only) and QQP (train subset only) in ``../shared/data/glue`` are split
 by :mod:`r3f_fairseq.data.prepare_glue`, which says so when it does.
 """
@@ -36,7 +40,7 @@ from typing import Dict, List, Optional
 
 from r3f_fairseq.data import glue
 from r3f_fairseq.errors import UserError, cli
-from r3f_fairseq.experiments import files
+from r3f_fairseq.experiments import files, jobs
 from r3f_fairseq.experiments.fairseq_process import quiet_console
 from r3f_fairseq.experiments.glue import finetune, inputs
 from r3f_fairseq.experiments.glue.finetune import GlueRun
@@ -150,8 +154,10 @@ def parse_args(argv: List[str]):
     p.add_argument("--chain", nargs="+", default=list(CHAIN), help="degradation / retention task order")
     p.add_argument("--cycles", type=int, default=3, help="retention: rounds through --chain")
     p.add_argument("--keep-checkpoints", action="store_true", help="keep every stage's checkpoint")
+    jobs.add_jobs_options(p)
     args = p.parse_args(argv)
     finetune.check_run_options(args)
+    jobs.check_jobs_options(args, on_gpu=bool(PROFILES[args.profile].gpus))
     for flag in ("seeds", "probe_updates", "cycles"):
         if getattr(args, flag) <= 0:
             raise UserError(f"--{flag.replace('_', '-')} must be > 0; got {getattr(args, flag)}")
@@ -179,20 +185,32 @@ def main(argv=None) -> List[Dict]:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     pretrained = inputs.pretrained_model(PROFILES[args.profile], args.pretrained, args.paths)
     out = os.path.join(args.out_dir, args.experiment, "probes.json")
-    counter = [0, steps_per_chain(args) * len(args.methods) * args.seeds]
+    chains = [(method, seed) for seed in range(1, args.seeds + 1) for method in args.methods]
+    if args.jobs > 1 and len(chains) > 1:
+        tasks = {"SST-2", *args.probe_tasks} if args.experiment == "generalization" else set(args.chain)
+        for task in sorted(tasks):  # once, here, rather than in every job at the same time
+            inputs.prepared_data(task, PROFILES[args.profile], pretrained, args.paths)
+        counter = None  # each job counts its own chain's steps
+    else:
+        counter = [0, steps_per_chain(args) * len(chains)]
     records = []
-    for seed in range(1, args.seeds + 1):
-        for method in args.methods:
-            e = Experiment(args, method, seed, counter)
-            if args.experiment == "generalization":
-                run_generalization(e, pretrained)
-            else:
-                run_chain(e, pretrained, args.cycles if args.experiment == "retention" else 1,
-                          probe_each_stage=args.experiment == "degradation")
-            records += e.records
-            files.write_json(out, sorted(records + _others(out, records), key=_key))
+    for _, chain_records in jobs.completed([(run_one_chain, (args, method, seed, pretrained, counter))
+                                            for method, seed in chains], args.jobs, args.threads):
+        records += chain_records
+        files.write_json(out, sorted(records + _others(out, records), key=_key))
     write_report(os.path.dirname(out))
     return records
+
+
+def run_one_chain(args, method: str, seed: int, pretrained: Optional[str], counter: Optional[List[int]]) -> List[Dict]:
+    """Every stage and probe of one method and seed, in order; returns its probe records."""
+    e = Experiment(args, method, seed, counter if counter is not None else [0, steps_per_chain(args)])
+    if args.experiment == "generalization":
+        run_generalization(e, pretrained)
+    else:
+        run_chain(e, pretrained, args.cycles if args.experiment == "retention" else 1,
+                  probe_each_stage=args.experiment == "degradation")
+    return e.records
 
 
 def write_report(directory: str) -> None:
