@@ -93,3 +93,22 @@ def same_loss_and_gradients(model, criterion, reference, sample, seed=0) -> None
     assert g.keys() == ref_g.keys()
     for name in g:
         assert torch.equal(g[name], ref_g[name]), name
+
+
+def upstream_rxf_criterion(module_name: str, class_name: str):
+    """A criterion class of fairseq's own examples/rxf (shipped inside the installed
+    fairseq), loaded without registering its name a second time."""
+    import importlib.util
+
+    import fairseq
+    import fairseq.criterions as fc
+
+    path = os.path.join(os.path.dirname(fairseq.__file__), "examples", "rxf", "rxf_src", module_name + ".py")
+    spec = importlib.util.spec_from_file_location("upstream_rxf_" + module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    original, fc.register_criterion = fc.register_criterion, (lambda *a, **k: (lambda cls: cls))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        fc.register_criterion = original
+    return getattr(module, class_name)

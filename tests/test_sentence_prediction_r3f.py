@@ -1,9 +1,5 @@
 """sentence_prediction_r3f on a tiny RoBERTa built by fairseq from real RTE data."""
 
-import importlib
-import os
-
-import fairseq
 import pytest
 import torch
 from torch import nn
@@ -95,18 +91,7 @@ def test_r3f_term_changes_the_gradients(tiny_roberta):
 
 
 def load_upstream_criterion():
-    """fairseq's examples/rxf sentence_prediction_r3f, without registering it twice."""
-    import fairseq.criterions as fc
-
-    path = os.path.join(os.path.dirname(fairseq.__file__), "examples", "rxf", "rxf_src", "sentence_prediction_r3f.py")
-    spec = importlib.util.spec_from_file_location("upstream_rxf_sentence_prediction_r3f", path)
-    module = importlib.util.module_from_spec(spec)
-    original, fc.register_criterion = fc.register_criterion, (lambda *a, **k: (lambda cls: cls))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        fc.register_criterion = original
-    return module.SentencePredictionR3F
+    return helpers.upstream_rxf_criterion("sentence_prediction_r3f", "SentencePredictionR3F")
 
 
 def noised_vs_clean_kl(tiny_roberta, eps, which):
