@@ -77,12 +77,10 @@ def test_a_profile_that_needs_weights_says_where_to_get_them(tmp_path):
 
 
 def test_shipped_rte_yaml_states_the_python_recipe():
-    """One source of truth: configs/glue/rte_r4f.yaml is the roberta-large RTE recipe with R4F."""
+    """One source of truth: the shipped rte_r4f.yaml is the roberta-large RTE recipe with R4F."""
     from omegaconf import OmegaConf
 
-    path = next(p for p in (REPO / "r3f_fairseq" / "configs" / "glue" / "rte_r4f.yaml",
-                            REPO / "configs" / "glue" / "rte_r4f.yaml") if p.is_file())
-    cfg = OmegaConf.load(path)
+    cfg = OmegaConf.load(REPO / "r3f_fairseq" / "configs" / "glue" / "rte_r4f.yaml")
     recipe = ROBERTA_LARGE["RTE"]
     r4f = command(pathlib.Path("/tmp"), "RTE", "r4f", profile=ROBERTA_LARGE_PROFILE, pretrained="x.pt")
     yaml = {"--task": cfg.task._name, "--criterion": cfg.criterion._name, "--num-classes": cfg.task.num_classes,

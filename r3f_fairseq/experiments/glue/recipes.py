@@ -8,7 +8,7 @@ GPU: ``distributed_world_size: 1``), with the R3F flags of the paper's
 released RTE command (``examples/rxf/README.md``: uniform noise, eps 1e-5,
 lambda 0.7; the paper sweeps lambda in {0.1, 0.5, 1, 5} and both noise types,
 so pass --r3f-lambda / --noise-type to change them). The shipped
-``configs/glue/rte_r4f.yaml`` states the same RTE settings (tests check it).
+``r3f_fairseq/configs/glue/rte_r4f.yaml`` states the same RTE settings (tests check it).
 
 ``minilm-cpu``: all-MiniLM-L6-v2 converted with r3f_fairseq.conversion.hf_bert,
 on 2 CPU cores: the same optimiser, a higher lr suited to a 6-layer model,
