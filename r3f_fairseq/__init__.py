@@ -20,13 +20,11 @@ data preparation) never use, so importing ``r3f_fairseq`` alone stays light:
 
 import importlib.abc
 import importlib.util
-import os
 import sys
 
 __version__ = "0.1.0"
 
-#: the directory to pass to ``--user-dir``
-USER_DIR = os.path.dirname(os.path.abspath(__file__))
+from r3f_fairseq.user_dir import USER_DIR  # noqa: E402,F401  (the directory to pass to --user-dir)
 
 
 def register() -> None:

@@ -35,7 +35,7 @@ import os
 import sys
 from typing import Dict, List, Optional, Tuple
 
-from r3f_fairseq.atomic_write import write_text
+from r3f_fairseq.experiments.files import write_text
 from r3f_fairseq.errors import UserError, cli
 from r3f_fairseq.data.summarization import MalformedPair, Pairs, prepare_bart_binaries, read_parallel
 from r3f_fairseq.data.summarization_formats import read_article_pairs, read_gigaword, read_reddit_tifu

@@ -44,6 +44,19 @@ def write_text(path: str, text: str) -> None:
         raise
 
 
+def check_writable(path: str, flag: str) -> str:
+    """An error message if ``path`` cannot be written (a directory, or its directory is
+    missing/read-only), else '': for checking output paths before long work."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return f"{flag} {path}: is a directory"
+    if not os.path.isdir(directory):
+        return f"{flag} {path}: directory {directory} does not exist"
+    if not os.access(directory, os.W_OK):
+        return f"{flag} {path}: directory {directory} is not writable"
+    return ""
+
+
 def read_json(path: str):
     """A JSON file given by the user; a missing or broken one is a UserError naming it."""
     try:

@@ -37,7 +37,7 @@ import os
 import sys
 from typing import List, Tuple
 
-from r3f_fairseq.atomic_write import check_writable, write_text
+from r3f_fairseq.experiments.files import check_writable, write_text
 from r3f_fairseq.data.summarization import MalformedPair, read_text_lines
 from r3f_fairseq.errors import UserError, cli
 from r3f_fairseq.rouge.corpus import aggregate, markdown

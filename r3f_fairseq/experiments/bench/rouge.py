@@ -33,7 +33,7 @@ import resource
 import time
 from typing import Dict, List, Tuple
 
-from r3f_fairseq.atomic_write import check_writable, write_text
+from r3f_fairseq.experiments.files import check_writable, write_text
 from r3f_fairseq.data.summarization import read_parallel
 from r3f_fairseq.data.summarization_formats import read_article_pairs
 from r3f_fairseq.errors import UserError, cli
