@@ -26,12 +26,12 @@ import zipfile
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence
 
-from r3f_fairseq import USER_DIR, errors
+from r3f_fairseq import errors
 from r3f_fairseq.data import glue
 from r3f_fairseq.data.files import MissingFile
 
-#: where the GLUE scripts and the demo look first (``--glue-dir`` default)
-DEFAULT_OUT_DIR = os.path.join(os.path.dirname(USER_DIR), "data", "glue")
+#: where the GLUE scripts and the demo look first (``--glue-dir`` default), relative to the current directory
+DEFAULT_OUT_DIR = os.path.join("data", "glue")
 
 _GLUE = "https://dl.fbaipublicfiles.com/glue/data/"
 _SENTEVAL = "https://dl.fbaipublicfiles.com/senteval/senteval_data/"
@@ -171,7 +171,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("tasks", nargs="*", help=f"tasks (default: all nine): {', '.join(SOURCES)}")
     p.add_argument("--out-dir", default=DEFAULT_OUT_DIR,
-                   help="where <TASK>/ directories go (default: the repository's data/glue)")
+                   help="where <TASK>/ directories go (default: data/glue in the current directory, "
+                        "where the GLUE scripts look first)")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--from-dir", help="take the files from this local directory instead of downloading")
     source.add_argument("--mirror", help="download <URL>/<file name> instead of the official addresses")
