@@ -57,6 +57,7 @@ setup(
         "r3f-summarization-table4 = r3f_fairseq.experiments.summarization.table4:main",
         "r3f-probing = r3f_fairseq.experiments.probing.run:main",
         "r3f-probing-table = r3f_fairseq.experiments.probing.table:main",
+        "r3f-evidence = r3f_fairseq.experiments.evidence:main",
         "r3f-bench-cost = r3f_fairseq.experiments.bench.cost:main",
         "r3f-bench-jobs = r3f_fairseq.experiments.bench.jobs:main",
         "r3f-glue-download = r3f_fairseq.data.download_glue:main",

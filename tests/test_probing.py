@@ -22,7 +22,7 @@ class Recorder(probing.Experiment):
 
     def probe(self, label, task, checkpoint, **where):
         self.calls.append(("probe", task, checkpoint))
-        self.records.append({"experiment": self.args.experiment, "method": self.method, "seed": self.seed,
+        self.records.append({"experiment": self.p.experiment, "method": self.method, "seed": self.seed,
                              "probe_task": task, "metric": "accuracy", "value": 50.0 + len(self.records), **where})
 
 
@@ -70,7 +70,7 @@ def test_steps_are_counted_for_stage_k_of_n(tmp_path):
     assert probing.steps_per_chain(args_for("degradation", tmp_path, "--chain", "SST-2", "RTE")) == 4
     e = Recorder(args_for("retention", tmp_path, "--chain", "SST-2", "RTE", "--cycles", "2"))
     probing.run_chain(e, "/pretrained.pt", cycles=2, probe_each_stage=False)
-    assert len(e.calls) == probing.steps_per_chain(e.args) == 5
+    assert len(e.calls) == probing.steps_per_chain(e.p) == 5
 
 
 def test_tables_say_how_many_seeds_and_where_chance_is(tmp_path):

@@ -11,7 +11,9 @@ mean ± sd, the median and the best over seeds of the task's own metric
 each run's value being its best validation, as in the paper; n = 1 cells say
 so. A second table gives every method minus std, paired by seed, with a
 bootstrap interval over seeds (r3f_fairseq/experiments/stats.py), a third the
-mean walltime per run. ``--csv`` also writes one row per task x method.
+mean walltime per run. ``--csv`` also writes one row per task x method;
+``--png`` plots every seed as a dot, mean ± sd and the majority-class level,
+one panel per task.
 """
 
 import argparse
@@ -99,6 +101,37 @@ def write_csv(summary, path: str) -> None:
                             f"minus_{tables.BASELINE}", "ci95_lo", "ci95_hi", "paired_seeds", "mean_walltime_s"], rows)
 
 
+def plot(results: List[Dict], png: str) -> None:
+    """One panel per task: each method's seeds as dots, mean ± sd, and the majority-class level."""
+    plt = tables.pyplot()
+    summary = summarise(results)
+    tasks = tables.ordered({t for t, _ in summary}, tables.TASK_ORDER)
+    methods = tables.ordered({m for _, m in summary}, tables.METHOD_ORDER)
+    majority = {}
+    for r in results:
+        level = (r.get("majority") or {}).get(r["metric"])
+        if level is not None:
+            majority[r["task"]] = level
+    fig, axes = plt.subplots(1, len(tasks), figsize=(2.2 * len(tasks) + 1, 3.2), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        for x, method in enumerate(methods):
+            if (task, method) in summary:
+                s = summary[(task, method)]
+                ax.bar([x], [s["mean"]], 0.6, color=f"C{x}", alpha=0.4)
+                tables.seed_points(ax, x, s["values"], color=f"C{x}", spread=0.3)
+        tables.majority_line(ax, majority.get(task))
+        metric = next(s["metric"] for (t, _), s in summary.items() if t == task)
+        values = [v for (t, _), s in summary.items() if t == task for v in s["values"]]
+        low = min(values + [majority.get(task, min(values))])
+        ax.set_ylim(low - 0.1 * (max(values) - low + 1), max(values) + 0.1 * (max(values) - low + 1))
+        ax.set_xticks(range(len(methods)), methods, fontsize=8)
+        ax.set_title(f"{task} ({tables.METRIC_NAMES.get(metric, metric)})", fontsize=9)
+    fig.suptitle(f"GLUE dev, best validation of each run ({tables.over_seeds(s['seeds'] for s in summary.values())})",
+                 fontsize=9)
+    fig.tight_layout()
+    tables.save_figure(fig, png)
+
+
 def _round(x):
     return "" if x is None else round(x, 3)
 
@@ -110,6 +143,7 @@ def main(argv=None) -> str:
     p.add_argument("--runs", default=os.path.join("runs", "glue"), help="--out-dir of the sweeps (default runs/glue)")
     p.add_argument("--profile", default=DEFAULT_PROFILE)
     p.add_argument("--csv", help="also write the summary as CSV")
+    p.add_argument("--png", help="also plot every seed, mean ± sd and the majority class, one panel per task")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     results = load_results(args.runs, args.profile)
     if not results:
@@ -119,6 +153,8 @@ def main(argv=None) -> str:
     print(table)
     if args.csv:
         write_csv(summary, args.csv)
+    if args.png:
+        plot(results, args.png)
     return table
 
 

@@ -1,0 +1,245 @@
+"""The multi-seed evidence at CPU scale (docs/evidence.md): three experiments, one plan, both cores.
+
+    r3f-evidence [--only degradation generalization glue] [--out-dir runs/evidence]
+                 [--docs docs/evidence] [--jobs 2] [--status] [--commit]
+    (also: scripts/evidence.sh, python -m r3f_fairseq.experiments.evidence)
+
+* ``degradation`` (the paper's Figure 4): SST-2 -> QNLI -> QQP -> RTE, 100
+  updates a stage, std / r3f / r4f, 5 seeds; after every stage the SST-2 probe
+  (300 updates at lr 1e-2, the probe that can learn);
+* ``generalization`` (Figure 3): SST-2 fine-tuned for 200 updates, then probed
+  on CoLA, MRPC, STS-B, QNLI, QQP and RTE (same probe), 3 seeds;
+* ``glue`` (Table 2): MRPC, STS-B, RTE and CoLA with each task's ``minilm-cpu``
+  recipe, 5 seeds per method, no checkpoints kept.
+
+Every chain (probing: one method and seed) and every GLUE run goes into one
+pool, ``--jobs`` at a time, in the order above and seed by seed, so a core
+never waits for the end of an experiment and a partial experiment holds whole
+seeds. Finished runs made with the same settings are reused, so an interrupted
+plan resumes where it stopped (an interrupted GLUE run starts again: it keeps
+no checkpoint). When the last run of an experiment finishes, its tables, plot
+and every run's ``result.json`` are published to ``DOCS/<experiment>/`` with a
+README that names this command and the commit; ``--commit`` also commits that
+folder (and nothing else). ``--status`` says what is finished, runs nothing.
+"""
+
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence
+
+from r3f_fairseq.errors import UserError, cli
+from r3f_fairseq.experiments import files, jobs
+from r3f_fairseq.experiments.fairseq_process import quiet_console
+from r3f_fairseq.experiments.glue import finetune, inputs, table2
+from r3f_fairseq.experiments.glue.finetune import GlueRun
+from r3f_fairseq.experiments.glue.inputs import Paths
+from r3f_fairseq.experiments.glue.recipes import PROFILES
+from r3f_fairseq.experiments.probing import run as probing
+from r3f_fairseq.experiments.probing.run import Probing
+
+PROFILE = "minilm-cpu"
+METHODS = ("std", "r3f", "r4f")
+GLUE_TASKS = ("MRPC", "STS-B", "RTE", "CoLA")
+GLUE_SEEDS = 5
+EXPERIMENTS = ("degradation", "generalization", "glue")
+
+
+def degradation(out_dir: str) -> Probing:
+    return Probing("degradation", METHODS, seeds=5, profile=PROFILE, updates=100, probe_updates=300,
+                   probe_lr=1e-2, paths=probing.shared_paths(os.path.join(out_dir, "probing")))
+
+
+def generalization(out_dir: str) -> Probing:
+    return Probing("generalization", METHODS, seeds=3, profile=PROFILE, updates=200, probe_updates=300,
+                   probe_lr=1e-2, paths=probing.shared_paths(os.path.join(out_dir, "probing")))
+
+
+def glue_runs(out_dir: str) -> List[GlueRun]:
+    """Seed by seed, each task and method with its recipe; no checkpoints (60 runs x 90 MB otherwise)."""
+    paths = Paths(out_dir=os.path.join(out_dir, "glue"))
+    return [GlueRun(task, method, seed, PROFILES[PROFILE], paths, save=False)
+            for seed in range(1, GLUE_SEEDS + 1) for task in GLUE_TASKS for method in METHODS]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One job of the pool: a probing chain or a GLUE run."""
+    experiment: str
+    label: str
+    call: Callable
+    args: tuple
+    done: Callable[[], bool]  # finished in an earlier invocation (for --status)
+
+
+def plan(out_dir: str, only: Sequence[str]) -> List[Unit]:
+    units: List[Unit] = []
+    for p in (degradation(out_dir), generalization(out_dir)):
+        if p.experiment not in only:
+            continue
+        pretrained = probing.pretrained_model(p)
+        recorded = {(r["method"], r["seed"]) for r in _records(p)}
+        for method, seed in p.chains():
+            units.append(Unit(p.experiment, f"{method} seed {seed}", probing.run_one_chain,
+                              (p, method, seed, pretrained), lambda key=(method, seed), rec=recorded: key in rec))
+    if "glue" in only:
+        for r in glue_runs(out_dir):
+            result = os.path.join(r.dir, "result.json")
+            units.append(Unit("glue", f"{r.task} {r.method} seed {r.seed}", finetune.run, (r,),
+                              lambda path=result: os.path.isfile(path)))
+    return units
+
+
+def _records(p: Probing) -> List[Dict]:
+    return files.read_json(p.probes_json) if os.path.isfile(p.probes_json) else []
+
+
+def prepare(out_dir: str, only: Sequence[str]) -> None:
+    """Converted model and prepared data, once, before the jobs start (they would all do it at once)."""
+    for p in (degradation(out_dir), generalization(out_dir)):
+        if p.experiment in only:
+            probing.prepare_inputs(p, probing.pretrained_model(p))
+    if "glue" in only:
+        r = glue_runs(out_dir)[0]
+        pretrained = inputs.pretrained_model(r.profile, r.pretrained, r.paths)
+        for task in GLUE_TASKS:
+            inputs.prepared_data(task, r.profile, pretrained, r.paths)
+
+
+# ---------------------------------------------------------------------------- publishing
+
+def report(experiment: str, out_dir: str) -> str:
+    """Write the experiment's tables and plot in ``out_dir``; returns the folder that holds them."""
+    if experiment == "glue":
+        runs = os.path.join(out_dir, "glue")
+        summary = table2.summarise(table2.load_results(runs, PROFILE))
+        files.write_text(os.path.join(runs, "table.md"), table2.markdown(summary) + "\n")
+        table2.write_csv(summary, os.path.join(runs, "table.csv"))
+        table2.plot(table2.load_results(runs, PROFILE), os.path.join(runs, "plot.png"))
+        return runs
+    p = degradation(out_dir) if experiment == "degradation" else generalization(out_dir)
+    directory = os.path.dirname(p.probes_json)
+    probing.write_report(directory)
+    return directory
+
+
+def publish(experiment: str, out_dir: str, docs: str, command: str) -> str:
+    """Copy tables, plot and every run's result.json to ``docs/<experiment>/`` with a README; returns it."""
+    source = report(experiment, out_dir)
+    target = os.path.join(docs, experiment)
+    outputs = ["table.md", "table.csv", "plot.png"] + ([] if experiment == "glue" else ["probes.json"])
+    results = sorted(glob.glob(os.path.join(source, "**", "result.json"), recursive=True))
+    staging = target + ".tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    for name in outputs:
+        os.makedirs(staging, exist_ok=True)
+        shutil.copyfile(os.path.join(source, name), os.path.join(staging, name))
+    walltime = 0.0
+    for path in results:
+        copy = os.path.join(staging, "runs", os.path.relpath(path, source))
+        os.makedirs(os.path.dirname(copy), exist_ok=True)
+        shutil.copyfile(path, copy)
+        walltime += float(files.read_json(path).get("walltime_s") or 0)
+    commits = sorted({str(files.read_json(path).get("git_commit")) for path in results})
+    with open(os.path.join(source, "table.md"), encoding="utf-8") as f:
+        table = f.read()
+    readme = [f"# {experiment}: the finished experiment", "",
+              f"Made by `{command}` (r3f_fairseq/experiments/evidence.py states its settings), "
+              f"published {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", "",
+              f"- {len(results)} runs (`runs/**/result.json`: settings, every validation, command, fingerprint, "
+              f"versions), {walltime / 3600:.1f} h of fairseq-train wall time in all;",
+              f"- made at commit(s): {', '.join(commits)};",
+              "- `table.md` / `table.csv`: the statistics (docs/evidence.md says how to read them); "
+              "`plot.png`: every seed as a dot" + ("; `probes.json`: one record per probe." if experiment != "glue"
+                                                   else "."), "", table]
+    files.write_text(os.path.join(staging, "README.md"), "\n".join(readme))
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(staging, target)
+    return target
+
+
+def commit(folder: str, message: str) -> None:
+    """Commit ``folder`` alone (other staged or changed files are left as they are)."""
+    for git in (["git", "add", "--", folder], ["git", "commit", "-q", "-m", message, "--only", "--", folder]):
+        proc = subprocess.run(git, capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"[evidence] {' '.join(git)} failed: {proc.stderr.strip()}", flush=True)
+            return
+    print(f"[evidence] committed {folder}", flush=True)
+
+
+# ---------------------------------------------------------------------------- command line
+
+def status(units: List[Unit]) -> str:
+    lines = []
+    for experiment in EXPERIMENTS:
+        mine = [u for u in units if u.experiment == experiment]
+        if mine:
+            done = [u for u in mine if u.done()]
+            what = "chains" if experiment != "glue" else "runs"
+            lines.append(f"{experiment}: {len(done)}/{len(mine)} {what} finished"
+                         + ("" if len(done) == len(mine) else f"; next: {next(u.label for u in mine if not u.done())}"))
+    return "\n".join(lines)
+
+
+def parse_args(argv: List[str]):
+    p = argparse.ArgumentParser(prog="r3f-evidence", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", nargs="+", choices=EXPERIMENTS, default=list(EXPERIMENTS),
+                   help="run these experiments only (default: all three, in this order)")
+    p.add_argument("--out-dir", default=os.path.join("runs", "evidence"), help="runs (default runs/evidence)")
+    p.add_argument("--docs", default=os.path.join("docs", "evidence"),
+                   help="where finished experiments are published (default docs/evidence)")
+    p.add_argument("--status", action="store_true", help="say what is finished and exit")
+    p.add_argument("--commit", action="store_true", help="git-commit each experiment's folder once published")
+    jobs.add_jobs_options(p)
+    args = p.parse_args(argv)
+    jobs.check_jobs_options(args, on_gpu=False)
+    if not args.status:
+        try:
+            os.makedirs(args.docs, exist_ok=True)
+        except OSError as e:
+            raise UserError(f"--docs {args.docs}: cannot create it: {e.strerror}") from None
+    return args
+
+
+@cli
+def main(argv=None) -> Dict[str, str]:
+    quiet_console()
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    only = [e for e in EXPERIMENTS if e in args.only]
+    units = plan(args.out_dir, only)
+    print(status(units), flush=True)
+    if args.status:
+        return {}
+    prepare(args.out_dir, only)
+    command = " ".join(["r3f-evidence", *argv])
+    left = {e: sum(u.experiment == e for u in units) for e in only}
+    records: Dict[str, List[Dict]] = {e: [] for e in only}
+    published: Dict[str, str] = {}
+    started = time.time()
+    for n, (i, result) in enumerate(jobs.completed([(u.call, u.args) for u in units], args.jobs, args.threads), 1):
+        unit = units[i]
+        if unit.experiment != "glue":  # a chain's probe records
+            p = unit.args[0]
+            records[unit.experiment] += result
+            probing.save_records(p, records[unit.experiment])
+        left[unit.experiment] -= 1
+        print(f"[evidence] {unit.experiment} {unit.label} finished ({n}/{len(units)} of the plan, "
+              f"{(time.time() - started) / 3600:.1f} h)", flush=True)
+        if left[unit.experiment] == 0:
+            published[unit.experiment] = publish(unit.experiment, args.out_dir, args.docs, command)
+            print(f"[evidence] {unit.experiment}: published to {published[unit.experiment]}", flush=True)
+            if args.commit:
+                commit(published[unit.experiment], f"evidence: {unit.experiment} finished, published by {command}")
+    return published
+
+
+if __name__ == "__main__":
+    main()

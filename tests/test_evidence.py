@@ -1,0 +1,117 @@
+"""r3f-evidence: the plan states the experiments docs/evidence.md documents, runs them seed by seed in one
+pool, and publishes a finished experiment (tables, plot, every result.json, a README with the command)."""
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from r3f_fairseq.experiments import evidence
+from r3f_fairseq.experiments.glue import table2
+from r3f_fairseq.experiments.probing import run as probing
+from tests.test_tables_stats import write_result
+
+
+@pytest.mark.parametrize("experiment, flags", [
+    ("degradation", ["--seeds", "5", "--updates", "100"]),
+    ("generalization", ["--seeds", "3", "--updates", "200"]),
+])
+def test_probing_experiments_are_the_documented_commands(experiment, flags):
+    """docs/evidence.md gives each experiment as an r3f-probing command; the plan runs exactly that
+    (so runs made by either are reused by the other)."""
+    documented = probing.parse_args([experiment, "--methods", "std", "r3f", "r4f", *flags, "--probe-updates", "300",
+                                     "--probe-lr", "1e-2", "--out-dir", "runs/evidence/probing"])
+    planned = getattr(evidence, experiment)("runs/evidence")
+    assert replace(documented, jobs=planned.jobs, threads=planned.threads) == planned
+
+
+def test_the_plan_runs_whole_seeds_first_in_the_documented_order(tmp_path):
+    units = evidence.plan(str(tmp_path), evidence.EXPERIMENTS)
+    assert [u.experiment for u in units] == ["degradation"] * 15 + ["generalization"] * 9 + ["glue"] * 60
+    assert [u.label for u in units[:4]] == ["std seed 1", "r3f seed 1", "r4f seed 1", "std seed 2"]
+    glue = [u.args[0] for u in units if u.experiment == "glue"]
+    assert [(r.task, r.method, r.seed) for r in glue[:4]] == [("MRPC", "std", 1), ("MRPC", "r3f", 1),
+                                                              ("MRPC", "r4f", 1), ("STS-B", "std", 1)]
+    assert {r.seed for r in glue[:12]} == {1} and {r.save for r in glue} == {False}
+    assert {r.updates for r in glue} == {None}, "each task's own recipe"
+    assert not any(u.done() for u in units)
+    assert [u.experiment for u in evidence.plan(str(tmp_path), ["glue"])] == ["glue"] * 60
+
+
+def test_status_counts_finished_chains_and_runs(tmp_path):
+    p = evidence.degradation(str(tmp_path))
+    probing.save_records(p, [{"method": "std", "seed": 1, "stage": 1, "probe_task": "SST-2", "value": 80.0}])
+    run = evidence.glue_runs(str(tmp_path))[0]
+    write_result(tmp_path / "glue", run.task, run.method, run.seed, 80.0, metric="f1")
+    text = evidence.status(evidence.plan(str(tmp_path), evidence.EXPERIMENTS))
+    assert "degradation: 1/15 chains finished; next: r3f seed 1" in text
+    assert "generalization: 0/9 chains finished; next: std seed 1" in text
+    assert "glue: 1/60 runs finished; next: MRPC r3f seed 1" in text
+
+
+def probe_record(method, seed, stage, value):
+    return {"experiment": "degradation", "method": method, "seed": seed, "probe_task": "SST-2", "metric": "accuracy",
+            "value": value, "majority": 50.9, "stage": stage, "after": ["SST-2", "QNLI"][stage - 1]}
+
+
+def test_a_finished_probing_experiment_is_published_with_every_result_and_the_command(tmp_path):
+    out, docs = tmp_path / "runs", tmp_path / "docs"
+    p = evidence.degradation(str(out))
+    records = [probe_record(m, s, stage, 70.0 + s + (m == "r3f") - 5 * stage)
+               for m in ("std", "r3f") for s in (1, 2, 3) for stage in (1, 2)]
+    probing.save_records(p, records)
+    result = out / "probing" / "degradation" / "std" / "seed1" / "probe_stage1_SST-2" / "result.json"
+    result.parent.mkdir(parents=True)
+    result.write_text(json.dumps({"walltime_s": 7200.0, "git_commit": "abc123"}))
+    target = evidence.publish("degradation", str(out), str(docs), "r3f-evidence --only degradation")
+    assert target == str(docs / "degradation")
+    names = sorted(f.name for f in (docs / "degradation").iterdir())
+    assert names == ["README.md", "plot.png", "probes.json", "runs", "table.csv", "table.md"]
+    assert json.loads((docs / "degradation" / "runs" / "std" / "seed1" / "probe_stage1_SST-2" / "result.json")
+                      .read_text())["git_commit"] == "abc123"
+    readme = (docs / "degradation" / "README.md").read_text()
+    assert "`r3f-evidence --only degradation`" in readme and "1 runs" in readme and "2.0 h" in readme
+    assert "| r3f - std | +1.0 [+1.0, +1.0]* (n=3) | +1.0 [+1.0, +1.0]* (n=3) |" in readme
+    assert not (docs / "degradation.tmp").exists()
+
+
+def test_a_finished_glue_experiment_is_published_with_table_and_plot(tmp_path):
+    out, docs = tmp_path / "runs", tmp_path / "docs"
+    for seed in (1, 2):
+        write_result(out / "glue", "RTE", "std", seed, 60.0 + seed)
+        write_result(out / "glue", "RTE", "r3f", seed, 62.0 + seed)
+    evidence.publish("glue", str(out), str(docs), "r3f-evidence --only glue")
+    assert "| r3f - std | +2.0 [+2.0, +2.0]* (n=2) |" in (docs / "glue" / "table.md").read_text()
+    assert (docs / "glue" / "plot.png").stat().st_size > 1000
+    assert len(list((docs / "glue" / "runs").rglob("result.json"))) == 4
+
+
+def test_table2_plot_shows_each_task(tmp_path):
+    for seed, value in ((1, 60.0), (2, 64.0)):
+        write_result(tmp_path, "RTE", "std", seed, value)
+        write_result(tmp_path, "CoLA", "r4f", seed, value - 20, metric="mcc")
+    table2.main(["--runs", str(tmp_path), "--png", str(tmp_path / "t.png")])
+    assert (tmp_path / "t.png").stat().st_size > 1000
+
+
+def test_the_pool_publishes_an_experiment_when_its_last_unit_finishes(tmp_path, monkeypatch, capsys):
+    """Units finish in any order; an experiment is published once, after its last one."""
+    out = tmp_path / "runs"
+    chains = [evidence.Unit("degradation", f"{m} seed 1", fake_chain, (evidence.degradation(str(out)), m, 1, None),
+                            lambda: False) for m in ("std", "r3f")]
+    glue = [evidence.Unit("glue", "RTE std seed 1", lambda r: {"task": "RTE"}, ("run",), lambda: False)]
+    monkeypatch.setattr(evidence, "plan", lambda out_dir, only: chains + glue)
+    monkeypatch.setattr(evidence, "prepare", lambda out_dir, only: None)
+    published = []
+    monkeypatch.setattr(evidence, "publish", lambda e, o, d, c: published.append((e, c)) or f"{d}/{e}")
+    result = evidence.main(["--out-dir", str(out), "--docs", str(tmp_path / "docs"), "--jobs", "1"])
+    assert published == [("degradation", f"r3f-evidence --out-dir {out} --docs {tmp_path / 'docs'} --jobs 1"),
+                         ("glue", f"r3f-evidence --out-dir {out} --docs {tmp_path / 'docs'} --jobs 1")]
+    assert set(result) == {"degradation", "glue"}
+    saved = json.loads((out / "probing" / "degradation" / "probes.json").read_text())
+    assert sorted(r["method"] for r in saved) == ["r3f", "std"]
+    assert "(3/3 of the plan" in capsys.readouterr().out
+
+
+def fake_chain(p, method, seed, pretrained):
+    return [probe_record(method, seed, 1, 80.0)]
