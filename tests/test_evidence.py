@@ -115,3 +115,16 @@ def test_the_pool_publishes_an_experiment_when_its_last_unit_finishes(tmp_path, 
 
 def fake_chain(p, method, seed, pretrained):
     return [probe_record(method, seed, 1, 80.0)]
+
+
+def test_glue_runs_are_the_documented_sweeps():
+    """docs/evidence.md's `r3f-glue-sweep TASK METHOD --seeds 5 --out-dir runs/evidence/glue --no-save`."""
+    from r3f_fairseq.experiments.glue import finetune, sweep
+
+    planned = evidence.glue_runs("runs/evidence")
+    documented = []
+    for task in evidence.GLUE_TASKS:
+        for method in evidence.METHODS:
+            args = sweep.parse_args([task, method, "--seeds", "5", "--out-dir", "runs/evidence/glue", "--no-save"])
+            documented += [finetune.run_from(args, seed) for seed in args.seed_list]
+    assert sorted(documented, key=repr) == sorted(planned, key=repr)

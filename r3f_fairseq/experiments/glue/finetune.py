@@ -197,6 +197,8 @@ def add_finetune_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bin-dir", help="an already prepared <TASK>-bin to train on as it is (e.g. the MNLI-bin "
                                      "of `r3f-xnli prepare`, with XLM-R's sentencepiece)")
     p.add_argument("--lr", type=float, help="override the recipe's learning rate")
+    p.add_argument("--no-save", action="store_true",
+                   help="keep no checkpoint: nothing to evaluate later, and a killed run starts again")
 
 
 def parse_finetune_args(p: argparse.ArgumentParser, argv: List[str]):
@@ -244,7 +246,8 @@ def check_inputs(args) -> None:
 def run_from(args, seed: int) -> GlueRun:
     """The run the command-line options describe, for ``seed``."""
     return GlueRun(args.task, args.method, seed, PROFILES[args.profile], paths_from(args), args.updates,
-                   args.validations, args.pretrained, args.bin_dir, args.lr, gpus=args.gpus, extra=args.extra)
+                   args.validations, args.pretrained, args.bin_dir, args.lr, save=not args.no_save, gpus=args.gpus,
+                   extra=args.extra)
 
 
 @cli
