@@ -128,3 +128,28 @@ def test_glue_runs_are_the_documented_sweeps():
             args = sweep.parse_args([task, method, "--seeds", "5", "--out-dir", "runs/evidence/glue", "--no-save"])
             documented += [finetune.run_from(args, seed) for seed in args.seed_list]
     assert sorted(documented, key=repr) == sorted(planned, key=repr)
+
+
+def test_commit_commits_the_folder_alone_and_only_when_it_changed(tmp_path, monkeypatch, capsys):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("config", "user.email", "t@t")
+    git("config", "user.name", "t")
+    (tmp_path / "other.txt").write_text("staged, not ours\n")
+    git("add", "other.txt")
+    (tmp_path / "docs" / "degradation").mkdir(parents=True)
+    (tmp_path / "docs" / "degradation" / "table.md").write_text("| a |\n")
+    monkeypatch.chdir(tmp_path)
+    evidence.commit("docs/degradation", "evidence: degradation")
+    evidence.commit("docs/degradation", "evidence: degradation")
+    out = capsys.readouterr().out
+    assert "committed docs/degradation" in out and "unchanged since its last commit" in out
+    files = subprocess.run(["git", "show", "--name-only", "--format=", "HEAD"], cwd=tmp_path, capture_output=True,
+                           text=True).stdout.split()
+    assert files == ["docs/degradation/table.md"]
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=tmp_path, capture_output=True, text=True).stdout
+    assert "A  other.txt" in status, "a file staged by someone else stays staged, uncommitted"

@@ -139,8 +139,9 @@ def publish(experiment: str, out_dir: str, docs: str, command: str) -> str:
     for name in outputs:
         os.makedirs(staging, exist_ok=True)
         shutil.copyfile(os.path.join(source, name), os.path.join(staging, name))
-    walltime = 0.0
+    walltime, finished = 0.0, 0.0
     for path in results:
+        finished = max(finished, os.path.getmtime(path))
         copy = os.path.join(staging, "runs", os.path.relpath(path, source))
         os.makedirs(os.path.dirname(copy), exist_ok=True)
         shutil.copyfile(path, copy)
@@ -150,7 +151,7 @@ def publish(experiment: str, out_dir: str, docs: str, command: str) -> str:
         table = f.read()
     readme = [f"# {experiment}: the finished experiment", "",
               f"Made by `{command}` (r3f_fairseq/experiments/evidence.py states its settings), "
-              f"published {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", "",
+              f"last run finished {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(finished))}.", "",
               f"- {len(results)} runs (`runs/**/result.json`: settings, every validation, command, fingerprint, "
               f"versions), {walltime / 3600:.1f} h of fairseq-train wall time in all;",
               f"- made at commit(s): {', '.join(commits)};",
@@ -164,13 +165,17 @@ def publish(experiment: str, out_dir: str, docs: str, command: str) -> str:
 
 
 def commit(folder: str, message: str) -> None:
-    """Commit ``folder`` alone (other staged or changed files are left as they are)."""
-    for git in (["git", "add", "--", folder], ["git", "commit", "-q", "-m", message, "--only", "--", folder]):
-        proc = subprocess.run(git, capture_output=True, text=True)
-        if proc.returncode != 0:
-            print(f"[evidence] {' '.join(git)} failed: {proc.stderr.strip()}", flush=True)
-            return
-    print(f"[evidence] committed {folder}", flush=True)
+    """Commit ``folder`` alone (other staged or changed files are left as they are), if it changed."""
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], capture_output=True, text=True)
+
+    added = git("add", "--", folder)
+    if added.returncode == 0 and git("diff", "--cached", "--quiet", "--", folder).returncode == 0:
+        print(f"[evidence] {folder}: unchanged since its last commit", flush=True)
+        return
+    done = git("commit", "-q", "-m", message, "--only", "--", folder) if added.returncode == 0 else added
+    print(f"[evidence] committed {folder}" if done.returncode == 0 else
+          f"[evidence] could not commit {folder}: {done.stderr.strip()}", flush=True)
 
 
 # ---------------------------------------------------------------------------- command line
