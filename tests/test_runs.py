@@ -249,6 +249,8 @@ def test_kill_9_mid_run_kills_fairseq_train_then_the_rerun_resumes_to_the_same_m
     assert loaded and int(loaded.group(1)) >= 6, "the rerun started again instead of resuming"
     result = json.loads((run_dir / "result.json").read_text())
     assert result["validations"] == reference["validations"] and result["best"] == reference["best"]
+    # the killed attempt's time counts (its first to last log line), then the rerun's own
+    assert result["attempts"] == 2 and result["walltime_s"] >= sum(runs.attempt_seconds(log.read_text())) - 1
 
 
 @pytest.mark.slow
@@ -272,3 +274,12 @@ def test_a_glue_preparation_killed_half_way_leaves_no_bin_directory(shared_data,
     monkeypatch.setattr(prepare_glue, "fairseq_preprocess", real)
     assert prepare_glue.prepare_task("RTE", str(shared_data / "glue"), bpe_dir, str(tmp_path), limit=8) == \
         str(tmp_path / "RTE-bin") and (tmp_path / "RTE-bin" / "label" / "dict.txt").is_file()
+
+
+def test_walltime_of_earlier_attempts_is_read_from_the_log_timestamps():
+    log = ("$ fairseq-train a b\n2026-12-02 01:00:00 | INFO | fairseq_cli.train | start\nnot stamped\n"
+           "2026-12-02 01:02:30 | INFO | train_inner | {}\n"  # killed here: 150 s
+           "$ fairseq-train a b\nTraceback (no stamp)\n"  # died before logging: 0 s
+           "$ fairseq-train a b\n2026-12-02 02:00:00 | INFO | x | y\n2026-12-02 02:00:59 | INFO | x | y\n")
+    assert runs.attempt_seconds(log) == [150.0, 0.0, 59.0]
+    assert runs.attempt_seconds("") == []

@@ -24,8 +24,10 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shlex
 import subprocess
+import time
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -282,6 +284,19 @@ def validations(run_dir: str) -> List[Record]:
     return [by_update[u] for u in sorted(by_update)]
 
 
+_LOG_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) \|", re.M)  # fairseq's log lines start so
+
+
+def attempt_seconds(log_text: str) -> List[float]:
+    """Seconds each attempt in a ``train.log`` ran, from its first to its last time-stamped
+    line: what an attempt killed before it could say so (``kill -9``, a lost machine) cost."""
+    seconds = []
+    for attempt in re.split(r"^\$ ", log_text, flags=re.M)[1:]:
+        stamps = [time.mktime(time.strptime(t, "%Y-%m-%d %H:%M:%S")) for t in _LOG_TIME.findall(attempt)]
+        seconds.append(max(stamps) - min(stamps) if stamps else 0.0)
+    return seconds
+
+
 def best_of(records: List[Record], key: str, maximize: bool = True) -> Record:
     """fairseq's choice of checkpoint_best.pt: the last of equally good validations."""
     if any(not isinstance(r.get(key), float) for r in records):
@@ -314,12 +329,18 @@ def train(t: Training, summarise: Callable[[List[Record]], Dict], on_change: str
                 raise UserError(f"{flag} {path}: no such file")
         files.write_json(os.path.join(t.run_dir, "settings.json"), wanted)
         print(f"{t.prefix} {t.updates} updates -> {t.run_dir}", flush=True)
-        seconds = run_tool("fairseq-train", t.args, os.path.join(t.run_dir, "train.log"),
+        log = os.path.join(t.run_dir, "train.log")
+        earlier = []
+        if os.path.isfile(log):
+            with open(log, encoding="utf-8", errors="replace") as f:
+                earlier = attempt_seconds(f.read())
+        seconds = run_tool("fairseq-train", t.args, log,
                            Progress(t.prefix + "  ", t.updates, t.metric, t.maximize))
         records = validations(t.run_dir)
         if not records:
             raise UserError(f"fairseq-train logged no validation (see {t.run_dir}/train.log)")
-        result = {**t.settings, **summarise(records), "walltime_s": round(seconds, 1),
+        result = {**t.settings, **summarise(records), "walltime_s": round(sum(earlier) + seconds, 1),
+                  "attempts": len(earlier) + 1,
                   "checkpoint_best": _kept_checkpoint(t.run_dir), "fingerprint": wanted,
                   "command": shlex.join(["fairseq-train", *t.args]), **provenance(), "complete": True}
         files.write_json(os.path.join(t.run_dir, "result.json"), result)
