@@ -58,6 +58,14 @@ CHAIN = ("SST-2", "QNLI", "QQP", "RTE")
 PROBE_UPDATES, PROBE_LR, CYCLES = 200, 1e-2, 3
 
 
+def shared_paths(out_dir: str, glue_dir: str = "", bpe_dir: str = "", data_dir: str = "",
+                 models_dir: str = "") -> Paths:
+    """Runs under ``out_dir``; prepared data and converted models shared with the GLUE runs (runs/glue)."""
+    glue_runs = Paths()
+    return Paths(out_dir=out_dir, glue_dir=glue_dir, bpe_dir=bpe_dir, data_dir=data_dir or glue_runs.data_dir,
+                 models_dir=models_dir or glue_runs.models_dir)
+
+
 @dataclass(frozen=True)
 class Probing:
     """One probing experiment: everything that decides what it computes, and how it is run."""
@@ -65,7 +73,7 @@ class Probing:
     methods: Tuple[str, ...] = ("std", "r3f", "r4f")
     seeds: int = 1
     profile: str = DEFAULT_PROFILE
-    paths: Paths = field(default_factory=lambda: Paths(out_dir=os.path.join("runs", "probing")))
+    paths: Paths = field(default_factory=lambda: shared_paths(os.path.join("runs", "probing")))
     updates: Optional[int] = None  # fine-tuning updates per stage; None: each task's recipe
     validations: int = finetune.VALIDATIONS
     gpus: Optional[int] = None
@@ -178,14 +186,6 @@ def run_chain(e: Experiment, pretrained: str, cycles: int, probe_each_stage: boo
         if previous != pretrained:
             forget(previous, e.p.keep_checkpoints)
         previous = checkpoint
-
-
-def shared_paths(out_dir: str, glue_dir: str = "", bpe_dir: str = "", data_dir: str = "",
-                 models_dir: str = "") -> Paths:
-    """Runs under ``out_dir``; prepared data and converted models shared with the GLUE runs (runs/glue)."""
-    glue_runs = Paths()
-    return Paths(out_dir=out_dir, glue_dir=glue_dir, bpe_dir=bpe_dir, data_dir=data_dir or glue_runs.data_dir,
-                 models_dir=models_dir or glue_runs.models_dir)
 
 
 def parse_args(argv: List[str]) -> Probing:
