@@ -43,10 +43,12 @@ def test_status_counts_finished_chains_and_runs(tmp_path):
     probing.save_records(p, [{"method": "std", "seed": 1, "stage": 1, "probe_task": "SST-2", "value": 80.0}])
     run = evidence.glue_runs(str(tmp_path))[0]
     write_result(tmp_path / "glue", run.task, run.method, run.seed, 80.0, metric="f1")
-    text = evidence.status(evidence.plan(str(tmp_path), evidence.EXPERIMENTS))
-    assert "degradation: 1/15 chains finished; next: r3f seed 1" in text
-    assert "generalization: 0/9 chains finished; next: std seed 1" in text
-    assert "glue: 1/60 runs finished; next: MRPC r3f seed 1" in text
+    text = evidence.status(evidence.plan(str(tmp_path), evidence.EXPERIMENTS), jobs_at_a_time=2)
+    assert "degradation: 1/15 chains finished (0/120 fairseq-train runs, 0.0 h); next: r3f seed 1\n" in text
+    assert "generalization: 0/9 chains finished (0/63 fairseq-train runs, 0.0 h); next: std seed 1\n" in text
+    # one finished run of 100 s: 59 left at 100 s each, two at a time
+    assert "glue: 1/60 runs finished (1/60 fairseq-train runs, 0.0 h); next: MRPC r3f seed 1; " \
+           "roughly 0.8 h left at 2 at a time" in text
 
 
 def probe_record(method, seed, stage, value):
@@ -98,8 +100,8 @@ def test_the_pool_publishes_an_experiment_when_its_last_unit_finishes(tmp_path, 
     """Units finish in any order; an experiment is published once, after its last one."""
     out = tmp_path / "runs"
     chains = [evidence.Unit("degradation", f"{m} seed 1", fake_chain, (evidence.degradation(str(out)), m, 1, None),
-                            lambda: False) for m in ("std", "r3f")]
-    glue = [evidence.Unit("glue", "RTE std seed 1", lambda r: {"task": "RTE"}, ("run",), lambda: False)]
+                            lambda: False, "", 8) for m in ("std", "r3f")]
+    glue = [evidence.Unit("glue", "RTE std seed 1", lambda r: {"task": "RTE"}, ("run",), lambda: False, "", 1)]
     monkeypatch.setattr(evidence, "plan", lambda out_dir, only: chains + glue)
     monkeypatch.setattr(evidence, "prepare", lambda out_dir, only: None)
     published = []

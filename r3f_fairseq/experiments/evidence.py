@@ -75,6 +75,12 @@ class Unit:
     call: Callable
     args: tuple
     done: Callable[[], bool]  # finished in an earlier invocation (for --status)
+    folder: str  # where its runs' result.json files go
+    runs: int  # fairseq-train runs in it
+
+    def finished_runs(self) -> List[Dict]:
+        return [files.read_json(path) for path in glob.glob(os.path.join(self.folder, "**", "result.json"),
+                                                            recursive=True)]
 
 
 def plan(out_dir: str, only: Sequence[str]) -> List[Unit]:
@@ -86,12 +92,14 @@ def plan(out_dir: str, only: Sequence[str]) -> List[Unit]:
         recorded = {(r["method"], r["seed"]) for r in _records(p)}
         for method, seed in p.chains():
             units.append(Unit(p.experiment, f"{method} seed {seed}", probing.run_one_chain,
-                              (p, method, seed, pretrained), lambda key=(method, seed), rec=recorded: key in rec))
+                              (p, method, seed, pretrained), lambda key=(method, seed), rec=recorded: key in rec,
+                              os.path.join(p.out_dir, p.experiment, method, f"seed{seed}"),
+                              probing.steps_per_chain(p)))
     if "glue" in only:
         for r in glue_runs(out_dir):
             result = os.path.join(r.dir, "result.json")
             units.append(Unit("glue", f"{r.task} {r.method} seed {r.seed}", finetune.run, (r,),
-                              lambda path=result: os.path.isfile(path)))
+                              lambda path=result: os.path.isfile(path), r.dir, 1))
     return units
 
 
@@ -180,15 +188,26 @@ def commit(folder: str, message: str) -> None:
 
 # ---------------------------------------------------------------------------- command line
 
-def status(units: List[Unit]) -> str:
+def status(units: List[Unit], jobs_at_a_time: int = jobs.CPU_JOBS) -> str:
+    """Per experiment: finished chains / runs, fairseq-train time so far, and a rough time left
+    (the mean finished run's time for every run left, ``jobs_at_a_time`` side by side)."""
     lines = []
     for experiment in EXPERIMENTS:
         mine = [u for u in units if u.experiment == experiment]
-        if mine:
-            done = [u for u in mine if u.done()]
-            what = "chains" if experiment != "glue" else "runs"
-            lines.append(f"{experiment}: {len(done)}/{len(mine)} {what} finished"
-                         + ("" if len(done) == len(mine) else f"; next: {next(u.label for u in mine if not u.done())}"))
+        if not mine:
+            continue
+        done = [u for u in mine if u.done()]
+        finished = [r for u in mine for r in u.finished_runs()]
+        total = sum(u.runs for u in mine)
+        seconds = sum(float(r.get("walltime_s") or 0) for r in finished)
+        line = (f"{experiment}: {len(done)}/{len(mine)} {'runs' if experiment == 'glue' else 'chains'} finished "
+                f"({len(finished)}/{total} fairseq-train runs, {seconds / 3600:.1f} h)")
+        if len(done) < len(mine):
+            line += f"; next: {next(u.label for u in mine if not u.done())}"
+            if finished:
+                left = seconds / len(finished) * (total - len(finished)) / jobs_at_a_time
+                line += f"; roughly {left / 3600:.1f} h left at {jobs_at_a_time} at a time"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -220,7 +239,7 @@ def main(argv=None) -> Dict[str, str]:
     args = parse_args(argv)
     only = [e for e in EXPERIMENTS if e in args.only]
     units = plan(args.out_dir, only)
-    print(status(units), flush=True)
+    print(status(units, args.jobs), flush=True)
     if args.status:
         return {}
     prepare(args.out_dir, only)
