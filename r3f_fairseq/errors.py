@@ -4,7 +4,8 @@ Raise :class:`UserError` with a message that names the flag, file and line
 (``--glue-dir data/RTE/train.tsv:17: label 'maybe' is not one of ...``).
 A command-line entry point wrapped by :func:`cli` prints it as a single
 ``error: ...`` line on stderr and exits with status 2; the traceback is shown
-only with ``R3F_DEBUG=1`` (for us, not for users). This module imports
+only with ``R3F_DEBUG=1`` (for us, not for users). Output piped into a reader
+that stops early (``| head``) ends the command quietly, as Unix tools do. This module imports
 nothing heavy, so tool modules can use it without torch or fairseq.
 """
 
@@ -18,7 +19,8 @@ class UserError(Exception):
 
 
 def cli(main):
-    """Wrap a ``main(argv=None)``: a UserError becomes one line on stderr and exit 2."""
+    """Wrap a ``main(argv=None)``: a UserError becomes one line on stderr and exit 2; a closed
+    stdout (``| head``) exits quietly with 141, the status of a command killed by SIGPIPE."""
 
     @functools.wraps(main)
     def wrapped(argv=None):
@@ -29,5 +31,9 @@ def cli(main):
                 raise
             print(f"error: {error}", file=sys.stderr, flush=True)
             raise SystemExit(2) from None
+        except BrokenPipeError:
+            # stdout is gone: point it at /dev/null so that Python's own flush at exit does not complain
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(141) from None
 
     return wrapped

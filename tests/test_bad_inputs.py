@@ -467,3 +467,20 @@ def test_classification_checkpoint_given_to_summarize(rte_checkpoint, cnn_dm_bin
     cfg, _, model, _ = helpers.build(cnn_dm_bin, *helpers.TINY_BART, "--criterion", "label_smoothed_cross_entropy")
     bart = save_checkpoint(cfg, model, tmp_path / "bart.pt")
     assert "decoder.layers.0.fc1.weight" in checks.check_generation_checkpoint(bart)["model"]
+
+
+def test_output_cut_short_by_head_ends_quietly_with_the_sigpipe_status():
+    """`r3f-... | head -1`: no BrokenPipeError traceback, exit 141 as a Unix tool killed by SIGPIPE."""
+    import subprocess
+    import sys
+
+    program = ("from r3f_fairseq.errors import cli\n"
+               "@cli\n"
+               "def main(argv=None):\n"
+               "    for i in range(200000):\n"
+               "        print('line', i)\n"
+               "main()\n")
+    proc = subprocess.run(["bash", "-c", f'"{sys.executable}" -c "$0" | head -1; exit "${{PIPESTATUS[0]}}"', program],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.stdout == "line 0\n"
+    assert proc.returncode == 141 and proc.stderr == ""
