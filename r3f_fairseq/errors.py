@@ -32,8 +32,21 @@ def cli(main):
             print(f"error: {error}", file=sys.stderr, flush=True)
             raise SystemExit(2) from None
         except BrokenPipeError:
-            # stdout is gone: point it at /dev/null so that Python's own flush at exit does not complain
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            if not _reader_gone(sys.stdout):
+                raise  # another pipe broke: a real error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that the flush at exit is quiet
             raise SystemExit(141) from None
 
     return wrapped
+
+
+def _reader_gone(stream) -> bool:
+    """Whether nobody reads ``stream`` any more (a pipe whose reader closed it reports POLLERR)."""
+    import select
+
+    try:
+        poll = select.poll()
+        poll.register(stream.fileno(), select.POLLERR)
+        return bool(poll.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (not Linux/macOS), or no file descriptor
+        return True

@@ -484,3 +484,16 @@ def test_output_cut_short_by_head_ends_quietly_with_the_sigpipe_status():
                           capture_output=True, text=True, timeout=60)
     assert proc.stdout == "line 0\n"
     assert proc.returncode == 141 and proc.stderr == ""
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_still_an_error():
+    import subprocess
+    import sys
+
+    program = ("from r3f_fairseq.errors import cli\n"
+               "@cli\n"
+               "def main(argv=None):\n"
+               "    raise BrokenPipeError('the pipe to a child process')\n"
+               "main()\n")
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "BrokenPipeError: the pipe to a child process" in proc.stderr

@@ -2,7 +2,10 @@
 pool, and publishes a finished experiment (tables, plot, every result.json, a README with the command)."""
 
 import json
+import re
+import shlex
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -12,16 +15,30 @@ from r3f_fairseq.experiments.probing import run as probing
 from tests.test_tables_stats import write_result
 
 
-@pytest.mark.parametrize("experiment, flags", [
-    ("degradation", ["--seeds", "5", "--updates", "100"]),
-    ("generalization", ["--seeds", "3", "--updates", "200"]),
-])
-def test_probing_experiments_are_the_documented_commands(experiment, flags):
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "evidence.md"
+
+
+def documented_commands(script: str):
+    """The arguments of every ``bash scripts/<script> ...`` line in docs/evidence.md's bash blocks
+    (continuation lines joined), with the ``for x in ...`` loops around it."""
+    text = DOCS.read_text().replace("\\\n", " ")
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
+        loops = dict(re.findall(r"for (\w+) in ([^;]+);", block))
+        for line in block.splitlines():
+            words = shlex.split(line.strip()) if line.strip().startswith(f"bash scripts/{script}") else []
+            if words:
+                commands.append((words[2:], {name: values.split() for name, values in loops.items()}))
+    return commands
+
+
+@pytest.mark.parametrize("experiment", ["degradation", "generalization"])
+def test_probing_experiments_are_the_commands_docs_evidence_gives(experiment):
     """docs/evidence.md gives each experiment as an r3f-probing command; the plan runs exactly that
     (so runs made by either are reused by the other)."""
-    documented = probing.parse_args([experiment, "--methods", "std", "r3f", "r4f", *flags, "--probe-updates", "300",
-                                     "--probe-lr", "1e-2", "--out-dir", "runs/evidence/probing"])
+    ((argv, _),) = documented_commands(f"probing/{experiment}.sh")
     planned = getattr(evidence, experiment)("runs/evidence")
+    documented = probing.parse_args([experiment, *argv])
     assert replace(documented, jobs=planned.jobs, threads=planned.threads) == planned
 
 
@@ -34,7 +51,7 @@ def test_the_plan_runs_whole_seeds_first_in_the_documented_order(tmp_path):
                                                               ("MRPC", "r4f", 1), ("STS-B", "std", 1)]
     assert {r.seed for r in glue[:12]} == {1} and {r.save for r in glue} == {False}
     assert {r.updates for r in glue} == {None}, "each task's own recipe"
-    assert not any(u.done() for u in units)
+    assert not any(u.done for u in units)
     assert [u.experiment for u in evidence.plan(str(tmp_path), ["glue"])] == ["glue"] * 60
 
 
@@ -97,39 +114,47 @@ def test_table2_plot_shows_each_task(tmp_path):
 
 
 def test_the_pool_publishes_an_experiment_when_its_last_unit_finishes(tmp_path, monkeypatch, capsys):
-    """Units finish in any order; an experiment is published once, after its last one."""
+    """An experiment is published once, after its last unit, with every chain's records saved."""
     out = tmp_path / "runs"
-    chains = [evidence.Unit("degradation", f"{m} seed 1", fake_chain, (evidence.degradation(str(out)), m, 1, None),
-                            lambda: False, "", 8) for m in ("std", "r3f")]
-    glue = [evidence.Unit("glue", "RTE std seed 1", lambda r: {"task": "RTE"}, ("run",), lambda: False, "", 1)]
-    monkeypatch.setattr(evidence, "plan", lambda out_dir, only: chains + glue)
+    p = evidence.degradation(str(out))
+    chains = [evidence.Unit("degradation", f"{m} seed 1", fake_chain, (p, m, 1), False, str(tmp_path / m), 8,
+                            probing=p) for m in ("std", "r3f")]
+    glue = [evidence.Unit("glue", "RTE std seed 1", lambda r, on_change: {"task": "RTE"}, ("run", "stop"), False,
+                          str(tmp_path / "glue"), 1)]
+    monkeypatch.setattr(evidence, "plan", lambda out_dir, only, on_change: chains + glue)
     monkeypatch.setattr(evidence, "prepare", lambda out_dir, only: None)
     published = []
-    monkeypatch.setattr(evidence, "publish", lambda e, o, d, c: published.append((e, c)) or f"{d}/{e}")
-    result = evidence.main(["--out-dir", str(out), "--docs", str(tmp_path / "docs"), "--jobs", "1"])
-    assert published == [("degradation", f"r3f-evidence --out-dir {out} --docs {tmp_path / 'docs'} --jobs 1"),
-                         ("glue", f"r3f-evidence --out-dir {out} --docs {tmp_path / 'docs'} --jobs 1")]
+
+    def publish(experiment, out_dir, docs, command):
+        saved = json.loads((out / "probing" / "degradation" / "probes.json").read_text())
+        published.append((experiment, sorted(r["method"] for r in saved), command))
+        return f"{docs}/{experiment}"
+
+    monkeypatch.setattr(evidence, "publish", publish)
+    docs = tmp_path / "my docs"
+    result = evidence.main(["--out-dir", str(out), "--docs", str(docs), "--jobs", "1"])
+    command = f"r3f-evidence --out-dir {out} --docs '{docs}' --jobs 1"
+    assert published == [("degradation", ["r3f", "std"], command), ("glue", ["r3f", "std"], command)]
     assert set(result) == {"degradation", "glue"}
-    saved = json.loads((out / "probing" / "degradation" / "probes.json").read_text())
-    assert sorted(r["method"] for r in saved) == ["r3f", "std"]
     assert "(3/3 of the plan" in capsys.readouterr().out
 
 
-def fake_chain(p, method, seed, pretrained):
+def fake_chain(p, method, seed):
     return [probe_record(method, seed, 1, 80.0)]
 
 
-def test_glue_runs_are_the_documented_sweeps():
-    """docs/evidence.md's `r3f-glue-sweep TASK METHOD --seeds 5 --out-dir runs/evidence/glue --no-save`."""
+def test_glue_runs_are_the_sweeps_docs_evidence_gives():
+    """docs/evidence.md: `for task in ...; for method in ...; r3f-glue-sweep "$task" "$method" ...`."""
     from r3f_fairseq.experiments.glue import finetune, sweep
 
-    planned = evidence.glue_runs("runs/evidence")
+    ((argv, loops),) = documented_commands("glue/sweep.sh")
+    assert argv[:2] == ["$task", "$method"]
     documented = []
-    for task in evidence.GLUE_TASKS:
-        for method in evidence.METHODS:
-            args = sweep.parse_args([task, method, "--seeds", "5", "--out-dir", "runs/evidence/glue", "--no-save"])
+    for task in loops["task"]:
+        for method in loops["method"]:
+            args = sweep.parse_args([task, method, *argv[2:]])
             documented += [finetune.run_from(args, seed) for seed in args.seed_list]
-    assert sorted(documented, key=repr) == sorted(planned, key=repr)
+    assert sorted(documented, key=repr) == sorted(evidence.glue_runs("runs/evidence"), key=repr)
 
 
 def test_commit_commits_the_folder_alone_and_only_when_it_changed(tmp_path, monkeypatch, capsys):

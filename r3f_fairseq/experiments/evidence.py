@@ -26,15 +26,16 @@ folder (and nothing else). ``--status`` says what is finished, runs nothing.
 import argparse
 import glob
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Dict, List, Optional, Sequence
 
 from r3f_fairseq.errors import UserError, cli
-from r3f_fairseq.experiments import files, jobs
+from r3f_fairseq.experiments import files, jobs, runs
 from r3f_fairseq.experiments.fairseq_process import quiet_console
 from r3f_fairseq.experiments.glue import finetune, inputs, table2
 from r3f_fairseq.experiments.glue.finetune import GlueRun
@@ -69,38 +70,44 @@ def glue_runs(out_dir: str) -> List[GlueRun]:
 
 @dataclass(frozen=True)
 class Unit:
-    """One job of the pool: a probing chain or a GLUE run."""
+    """One job of the pool: a probing chain (``probing`` set) or a GLUE run."""
     experiment: str
     label: str
     call: Callable
     args: tuple
-    done: Callable[[], bool]  # finished in an earlier invocation (for --status)
+    done: bool  # finished when the plan was made (for --status)
     folder: str  # where its runs' result.json files go
     runs: int  # fairseq-train runs in it
+    probing: Optional[Probing] = None
 
     def finished_runs(self) -> List[Dict]:
         return [files.read_json(path) for path in glob.glob(os.path.join(self.folder, "**", "result.json"),
                                                             recursive=True)]
 
 
-def plan(out_dir: str, only: Sequence[str]) -> List[Unit]:
+def plan(out_dir: str, only: Sequence[str], on_change: str = "stop") -> List[Unit]:
+    """Every chain and run of the experiments in ``only``, in the order they are run. Reads only what
+    is finished: nothing is converted or prepared."""
     units: List[Unit] = []
     for p in (degradation(out_dir), generalization(out_dir)):
         if p.experiment not in only:
             continue
-        pretrained = probing.pretrained_model(p)
+        p = replace(p, on_change=on_change)
         recorded = {(r["method"], r["seed"]) for r in _records(p)}
         for method, seed in p.chains():
-            units.append(Unit(p.experiment, f"{method} seed {seed}", probing.run_one_chain,
-                              (p, method, seed, pretrained), lambda key=(method, seed), rec=recorded: key in rec,
-                              os.path.join(p.out_dir, p.experiment, method, f"seed{seed}"),
-                              probing.steps_per_chain(p)))
+            units.append(Unit(p.experiment, f"{method} seed {seed}", run_chain, (p, method, seed),
+                              (method, seed) in recorded, os.path.join(p.out_dir, p.experiment, method, f"seed{seed}"),
+                              probing.steps_per_chain(p), probing=p))
     if "glue" in only:
         for r in glue_runs(out_dir):
-            result = os.path.join(r.dir, "result.json")
-            units.append(Unit("glue", f"{r.task} {r.method} seed {r.seed}", finetune.run, (r,),
-                              lambda path=result: os.path.isfile(path), r.dir, 1))
+            units.append(Unit("glue", f"{r.task} {r.method} seed {r.seed}", finetune.run, (r, on_change),
+                              os.path.isfile(os.path.join(r.dir, "result.json")), r.dir, 1))
     return units
+
+
+def run_chain(p: Probing, method: str, seed: int) -> List[Dict]:
+    """One probing chain, from the profile's pretrained model (converted by :func:`prepare`)."""
+    return probing.run_one_chain(p, method, seed, probing.pretrained_model(p))
 
 
 def _records(p: Probing) -> List[Dict]:
@@ -165,7 +172,9 @@ def publish(experiment: str, out_dir: str, docs: str, command: str) -> str:
               f"- made at commit(s): {', '.join(commits)};",
               "- `table.md` / `table.csv`: the statistics (docs/evidence.md says how to read them); "
               "`plot.png`: every seed as a dot" + ("; `probes.json`: one record per probe." if experiment != "glue"
-                                                   else "."), "", table]
+                                                   else "."),
+              "", "`r3f-evidence` rewrites this folder whenever it publishes; what the numbers say is in "
+              "docs/evidence.md.", "", table]
     files.write_text(os.path.join(staging, "README.md"), "\n".join(readme))
     shutil.rmtree(target, ignore_errors=True)
     os.replace(staging, target)
@@ -177,13 +186,16 @@ def commit(folder: str, message: str) -> None:
     def git(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["git", *args], capture_output=True, text=True)
 
-    added = git("add", "--", folder)
-    if added.returncode == 0 and git("diff", "--cached", "--quiet", "--", folder).returncode == 0:
+    step = git("add", "--", folder)
+    if step.returncode == 0 and git("diff", "--cached", "--quiet", "--", folder).returncode == 0:
         print(f"[evidence] {folder}: unchanged since its last commit", flush=True)
         return
-    done = git("commit", "-q", "-m", message, "--only", "--", folder) if added.returncode == 0 else added
-    print(f"[evidence] committed {folder}" if done.returncode == 0 else
-          f"[evidence] could not commit {folder}: {done.stderr.strip()}", flush=True)
+    if step.returncode == 0:
+        step = git("commit", "-q", "-m", message, "--only", "--", folder)
+    if step.returncode != 0:
+        print(f"[evidence] could not commit {folder}: {step.stderr.strip()}", flush=True)
+        return
+    print(f"[evidence] committed {folder}", flush=True)
 
 
 # ---------------------------------------------------------------------------- command line
@@ -196,14 +208,14 @@ def status(units: List[Unit], jobs_at_a_time: int = jobs.CPU_JOBS) -> str:
         mine = [u for u in units if u.experiment == experiment]
         if not mine:
             continue
-        done = [u for u in mine if u.done()]
+        done = [u for u in mine if u.done]
         finished = [r for u in mine for r in u.finished_runs()]
         total = sum(u.runs for u in mine)
         seconds = sum(float(r.get("walltime_s") or 0) for r in finished)
         line = (f"{experiment}: {len(done)}/{len(mine)} {'runs' if experiment == 'glue' else 'chains'} finished "
                 f"({len(finished)}/{total} fairseq-train runs, {seconds / 3600:.1f} h)")
         if len(done) < len(mine):
-            line += f"; next: {next(u.label for u in mine if not u.done())}"
+            line += f"; next: {next(u.label for u in mine if not u.done)}"
             if finished:
                 left = seconds / len(finished) * (total - len(finished)) / jobs_at_a_time
                 line += f"; roughly {left / 3600:.1f} h left at {jobs_at_a_time} at a time"
@@ -221,6 +233,7 @@ def parse_args(argv: List[str]):
                    help="where finished experiments are published (default docs/evidence)")
     p.add_argument("--status", action="store_true", help="say what is finished and exit")
     p.add_argument("--commit", action="store_true", help="git-commit each experiment's folder once published")
+    runs.add_on_change_options(p)
     jobs.add_jobs_options(p)
     args = p.parse_args(argv)
     jobs.check_jobs_options(args, on_gpu=False)
@@ -238,22 +251,21 @@ def main(argv=None) -> Dict[str, str]:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     only = [e for e in EXPERIMENTS if e in args.only]
-    units = plan(args.out_dir, only)
+    units = plan(args.out_dir, only, args.on_change)
     print(status(units, args.jobs), flush=True)
     if args.status:
         return {}
     prepare(args.out_dir, only)
-    command = " ".join(["r3f-evidence", *argv])
+    command = shlex.join(["r3f-evidence", *argv])
     left = {e: sum(u.experiment == e for u in units) for e in only}
     records: Dict[str, List[Dict]] = {e: [] for e in only}
     published: Dict[str, str] = {}
     started = time.time()
     for n, (i, result) in enumerate(jobs.completed([(u.call, u.args) for u in units], args.jobs, args.threads), 1):
         unit = units[i]
-        if unit.experiment != "glue":  # a chain's probe records
-            p = unit.args[0]
+        if unit.probing:  # a chain: its probe records
             records[unit.experiment] += result
-            probing.save_records(p, records[unit.experiment])
+            probing.save_records(unit.probing, records[unit.experiment])
         left[unit.experiment] -= 1
         print(f"[evidence] {unit.experiment} {unit.label} finished ({n}/{len(units)} of the plan, "
               f"{(time.time() - started) / 3600:.1f} h)", flush=True)

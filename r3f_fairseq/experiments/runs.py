@@ -334,13 +334,16 @@ def train(t: Training, summarise: Callable[[List[Record]], Dict], on_change: str
         if os.path.isfile(log):
             with open(log, encoding="utf-8", errors="replace") as f:
                 earlier = attempt_seconds(f.read())
+        # the earlier attempts' work counts towards this result only if this attempt carries it on
+        resuming = os.path.isfile(os.path.join(t.run_dir, "checkpoint_last.pt"))
         seconds = run_tool("fairseq-train", t.args, log,
                            Progress(t.prefix + "  ", t.updates, t.metric, t.maximize))
         records = validations(t.run_dir)
         if not records:
             raise UserError(f"fairseq-train logged no validation (see {t.run_dir}/train.log)")
-        result = {**t.settings, **summarise(records), "walltime_s": round(sum(earlier) + seconds, 1),
-                  "attempts": len(earlier) + 1,
+        result = {**t.settings, **summarise(records),
+                  "walltime_s": round((sum(earlier) if resuming else 0.0) + seconds, 1),
+                  "walltime_all_attempts_s": round(sum(earlier) + seconds, 1), "attempts": len(earlier) + 1,
                   "checkpoint_best": _kept_checkpoint(t.run_dir), "fingerprint": wanted,
                   "command": shlex.join(["fairseq-train", *t.args]), **provenance(), "complete": True}
         files.write_json(os.path.join(t.run_dir, "result.json"), result)
