@@ -160,7 +160,7 @@ def publish(experiment: str, out_dir: str, docs: str, command: str) -> str:
         copy = os.path.join(staging, "runs", os.path.relpath(path, source))
         os.makedirs(os.path.dirname(copy), exist_ok=True)
         shutil.copyfile(path, copy)
-        walltime += float(files.read_json(path).get("walltime_s") or 0)
+        walltime += machine_seconds(files.read_json(path))
     commits = sorted({str(files.read_json(path).get("git_commit")) for path in results})
     with open(os.path.join(source, "table.md"), encoding="utf-8") as f:
         table = f.read()
@@ -179,6 +179,11 @@ def publish(experiment: str, out_dir: str, docs: str, command: str) -> str:
     shutil.rmtree(target, ignore_errors=True)
     os.replace(staging, target)
     return target
+
+
+def machine_seconds(result: Dict) -> float:
+    """fairseq-train time a run took, every attempt counted (results older than that field: ``walltime_s``)."""
+    return float(result.get("walltime_all_attempts_s", result.get("walltime_s")) or 0)
 
 
 def commit(folder: str, message: str) -> None:
@@ -211,7 +216,7 @@ def status(units: List[Unit], jobs_at_a_time: int = jobs.CPU_JOBS) -> str:
         done = [u for u in mine if u.done]
         finished = [r for u in mine for r in u.finished_runs()]
         total = sum(u.runs for u in mine)
-        seconds = sum(float(r.get("walltime_s") or 0) for r in finished)
+        seconds = sum(machine_seconds(r) for r in finished)
         line = (f"{experiment}: {len(done)}/{len(mine)} {'runs' if experiment == 'glue' else 'chains'} finished "
                 f"({len(finished)}/{total} fairseq-train runs, {seconds / 3600:.1f} h)")
         if len(done) < len(mine):
