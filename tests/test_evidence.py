@@ -66,6 +66,7 @@ def test_status_counts_finished_chains_and_runs(tmp_path):
     # one finished run of 100 s: 59 left at 100 s each, two at a time
     assert "glue: 1/60 runs finished (1/60 fairseq-train runs, 0.0 h); next: MRPC r3f seed 1; " \
            "roughly 0.8 h left at 2 at a time" in text
+    assert "| glue | MRPC | std | 100 | 1 |" in evidence.timings(evidence.plan(str(tmp_path), ["glue"]))
 
 
 def probe_record(method, seed, stage, value):

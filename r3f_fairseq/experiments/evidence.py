@@ -1,7 +1,7 @@
 """The multi-seed evidence at CPU scale (docs/evidence.md): three experiments, one plan, both cores.
 
     r3f-evidence [--only degradation generalization glue] [--out-dir runs/evidence]
-                 [--docs docs/evidence] [--jobs 2] [--status] [--commit]
+                 [--docs docs/evidence] [--jobs 2] [--status [--timings]] [--commit]
     (also: scripts/evidence.sh, python -m r3f_fairseq.experiments.evidence)
 
 * ``degradation`` (the paper's Figure 4): SST-2 -> QNLI -> QQP -> RTE, 100
@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Dict, List, Optional, Sequence
 
 from r3f_fairseq.errors import UserError, cli
-from r3f_fairseq.experiments import files, jobs, runs
+from r3f_fairseq.experiments import files, jobs, runs, tables
 from r3f_fairseq.experiments.fairseq_process import quiet_console
 from r3f_fairseq.experiments.glue import finetune, inputs, table2
 from r3f_fairseq.experiments.glue.finetune import GlueRun
@@ -228,6 +228,23 @@ def status(units: List[Unit], jobs_at_a_time: int = jobs.CPU_JOBS) -> str:
     return "\n".join(lines)
 
 
+def timings(units: List[Unit]) -> str:
+    """A Markdown table of the finished runs' fairseq-train time (every attempt): median and n per
+    experiment, step (a stage's task, a probe's task, a GLUE task) and method."""
+    import statistics
+
+    seconds: Dict[tuple, List[float]] = {}
+    for u in units:
+        for r in u.finished_runs():
+            step = f"probe {r['task']}" if r["method"] == "probe" else r["task"]
+            method = u.label.split()[0] if u.probing else r["method"]
+            seconds.setdefault((u.experiment, step, method), []).append(machine_seconds(r))
+    order = sorted(seconds, key=lambda k: (EXPERIMENTS.index(k[0]), METHODS.index(k[2]), k[1].startswith("probe"), k[1]))
+    rows = [[e, step, m, f"{statistics.median(seconds[(e, step, m)]):.0f}", len(seconds[(e, step, m)])]
+            for e, step, m in order]
+    return tables.markdown(["experiment", "step", "method", "median s", "runs"], rows)
+
+
 def parse_args(argv: List[str]):
     p = argparse.ArgumentParser(prog="r3f-evidence", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -237,6 +254,8 @@ def parse_args(argv: List[str]):
     p.add_argument("--docs", default=os.path.join("docs", "evidence"),
                    help="where finished experiments are published (default docs/evidence)")
     p.add_argument("--status", action="store_true", help="say what is finished and exit")
+    p.add_argument("--timings", action="store_true",
+                   help="with --status: the finished runs' median fairseq-train time per step and method")
     p.add_argument("--commit", action="store_true", help="git-commit each experiment's folder once published")
     runs.add_on_change_options(p)
     jobs.add_jobs_options(p)
@@ -259,6 +278,8 @@ def main(argv=None) -> Dict[str, str]:
     units = plan(args.out_dir, only, args.on_change)
     print(status(units, args.jobs), flush=True)
     if args.status:
+        if args.timings:
+            print("\n" + timings(units), flush=True)
         return {}
     prepare(args.out_dir, only)
     command = shlex.join(["r3f-evidence", *argv])
