@@ -37,7 +37,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 from r3f_fairseq.errors import UserError, cli
 from r3f_fairseq.experiments import files, jobs, runs, tables
 from r3f_fairseq.experiments.fairseq_process import quiet_console
-from r3f_fairseq.experiments.glue import finetune, inputs, table2
+from r3f_fairseq.experiments.glue import finetune, sweep, table2
 from r3f_fairseq.experiments.glue.finetune import GlueRun
 from r3f_fairseq.experiments.glue.inputs import Paths
 from r3f_fairseq.experiments.glue.recipes import PROFILES
@@ -120,10 +120,9 @@ def prepare(out_dir: str, only: Sequence[str]) -> None:
         if p.experiment in only:
             probing.prepare_inputs(p, probing.pretrained_model(p))
     if "glue" in only:
-        r = glue_runs(out_dir)[0]
-        pretrained = inputs.pretrained_model(r.profile, r.pretrained, r.paths)
+        first = glue_runs(out_dir)[0]
         for task in GLUE_TASKS:
-            inputs.prepared_data(task, r.profile, pretrained, r.paths)
+            sweep.prepare_inputs(replace(first, task=task))
 
 
 # ---------------------------------------------------------------------------- publishing
@@ -131,12 +130,13 @@ def prepare(out_dir: str, only: Sequence[str]) -> None:
 def report(experiment: str, out_dir: str) -> str:
     """Write the experiment's tables and plot in ``out_dir``; returns the folder that holds them."""
     if experiment == "glue":
-        runs = os.path.join(out_dir, "glue")
-        summary = table2.summarise(table2.load_results(runs, PROFILE))
-        files.write_text(os.path.join(runs, "table.md"), table2.markdown(summary) + "\n")
-        table2.write_csv(summary, os.path.join(runs, "table.csv"))
-        table2.plot(table2.load_results(runs, PROFILE), os.path.join(runs, "plot.png"))
-        return runs
+        directory = os.path.join(out_dir, "glue")
+        results = table2.load_results(directory, PROFILE)
+        summary = table2.summarise(results)
+        files.write_text(os.path.join(directory, "table.md"), table2.markdown(summary) + "\n")
+        table2.write_csv(summary, os.path.join(directory, "table.csv"))
+        table2.plot(results, os.path.join(directory, "plot.png"))
+        return directory
     p = degradation(out_dir) if experiment == "degradation" else generalization(out_dir)
     directory = os.path.dirname(p.probes_json)
     probing.write_report(directory)
@@ -151,17 +151,17 @@ def publish(experiment: str, out_dir: str, docs: str, command: str) -> str:
     results = sorted(glob.glob(os.path.join(source, "**", "result.json"), recursive=True))
     staging = target + ".tmp"
     shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging)
     for name in outputs:
-        os.makedirs(staging, exist_ok=True)
         shutil.copyfile(os.path.join(source, name), os.path.join(staging, name))
-    walltime, finished = 0.0, 0.0
     for path in results:
-        finished = max(finished, os.path.getmtime(path))
         copy = os.path.join(staging, "runs", os.path.relpath(path, source))
         os.makedirs(os.path.dirname(copy), exist_ok=True)
         shutil.copyfile(path, copy)
-        walltime += machine_seconds(files.read_json(path))
-    commits = sorted({str(files.read_json(path).get("git_commit")) for path in results})
+    made = [files.read_json(path) for path in results]
+    walltime = sum(machine_seconds(r) for r in made)
+    commits = sorted({str(r.get("git_commit")) for r in made})
+    finished = max((os.path.getmtime(path) for path in results), default=0.0)
     with open(os.path.join(source, "table.md"), encoding="utf-8") as f:
         table = f.read()
     readme = [f"# {experiment}: the finished experiment", "",
