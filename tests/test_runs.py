@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 
 import pytest
 
@@ -83,11 +84,44 @@ def test_an_interrupted_run_with_the_same_settings_keeps_its_checkpoint_to_resum
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     files.write_json(str(run_dir / "settings.json"), fingerprint(tmp_path))
-    (run_dir / "checkpoint_last.pt").write_bytes(b"x")
+    _checkpoint(run_dir / "checkpoint_last.pt", "last")
     assert runs.finished(str(run_dir), fingerprint(tmp_path)) is None
     assert (run_dir / "checkpoint_last.pt").is_file()
     with pytest.raises(UserError, match="holds an interrupted run made with other settings: --max-update 3"):
         runs.finished(str(run_dir), fingerprint(tmp_path, updates=9))
+
+
+def _checkpoint(path, content: str, mtime: float = 1e9):
+    """A stand-in for a torch.save file: a zip archive, as torch.save writes."""
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("archive/data.pkl", content)
+    os.utime(path, (mtime, mtime))
+
+
+def test_a_checkpoint_last_torn_while_fairseq_copied_it_is_restored_from_its_complete_source(tmp_path, capsys):
+    # fairseq saves checkpoint_1_60.pt atomically, then copies it to checkpoint_best.pt and
+    # checkpoint_last.pt in place: a kill during the last copy leaves a truncated file
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    files.write_json(str(run_dir / "settings.json"), fingerprint(tmp_path))
+    _checkpoint(run_dir / "checkpoint_1_40.pt", "update 40", mtime=1e9)
+    _checkpoint(run_dir / "checkpoint_1_60.pt", "update 60", mtime=1e9 + 100)
+    _checkpoint(run_dir / "checkpoint_best.pt", "update 40", mtime=1e9 + 1)
+    complete = (run_dir / "checkpoint_1_60.pt").read_bytes()
+    (run_dir / "checkpoint_last.pt").write_bytes(complete[:len(complete) // 2])
+    assert runs.finished(str(run_dir), fingerprint(tmp_path)) is None
+    assert (run_dir / "checkpoint_last.pt").read_bytes() == complete
+    assert "restoring it from checkpoint_1_60.pt" in capsys.readouterr().out
+    assert not [p for p in os.listdir(run_dir) if p.endswith(".tmp")]
+
+
+def test_a_torn_checkpoint_last_with_nothing_to_restore_it_from_starts_afresh(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    files.write_json(str(run_dir / "settings.json"), fingerprint(tmp_path))
+    (run_dir / "checkpoint_last.pt").write_bytes(b"PK\x03\x04 torn")
+    assert runs.finished(str(run_dir), fingerprint(tmp_path)) is None
+    assert not (run_dir / "checkpoint_last.pt").exists()
 
 
 # ---------------------------------------------------------------------------- files
@@ -294,7 +328,7 @@ def test_walltime_adds_earlier_attempts_only_when_the_run_carries_their_work_on(
     data.mkdir()
     files.write_json(str(run_dir / "settings.json"), runs.fingerprint(["x"], str(data)))  # the same run's attempt
     if resuming:
-        (run_dir / "checkpoint_last.pt").write_bytes(b"")
+        _checkpoint(run_dir / "checkpoint_last.pt", "last")
 
     def fairseq_train(tool, args, log, progress):
         with open(log, "a") as f:

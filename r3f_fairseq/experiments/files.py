@@ -1,6 +1,6 @@
 """Writing files so that a reader never sees half of one, and one writer per run folder.
 
-* :func:`write_text` / :func:`write_json`: a temporary file beside the target,
+* :func:`write_text` / :func:`write_json` / :func:`copy_file`: a temporary file beside the target,
   then ``os.replace`` (atomic on POSIX): the target is either the old file or the
   whole new one, never a truncated one.
 * :func:`prepared_dir`: build a directory under a temporary name and rename it
@@ -37,6 +37,23 @@ def write_text(path: str, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 -> what open() would have given
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+
+
+def copy_file(source: str, path: str) -> None:
+    """Copy ``source`` to ``path`` through a temporary file beside it, then ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                               dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+            dst.flush()
+            os.fsync(dst.fileno())
+        shutil.copymode(source, tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -28,6 +28,7 @@ import re
 import shlex
 import subprocess
 import time
+import zipfile
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -206,7 +207,7 @@ def finished(run_dir: str, wanted: Dict, on_change: str = "stop") -> Optional[Di
     if made == wanted:
         if result:
             return result
-        if os.path.isfile(os.path.join(run_dir, "checkpoint_last.pt")):
+        if _complete_last_checkpoint(run_dir):
             print(f"[run] {run_dir}: resuming the interrupted run from checkpoint_last.pt", flush=True)
         return None
     what = "a finished run" if result else "an interrupted run"
@@ -222,6 +223,30 @@ def finished(run_dir: str, wanted: Dict, on_change: str = "stop") -> Optional[Di
     raise UserError(f"{run_dir} holds {what} made with other settings: {'; '.join(differences(made, wanted))}; "
                     "pass --rerun to run it again with the new settings, --keep to use the old result, "
                     "or another --out-dir")
+
+
+def _complete_last_checkpoint(run_dir: str) -> bool:
+    """Whether ``checkpoint_last.pt`` can be resumed from, after mending a torn one.
+
+    fairseq saves each checkpoint to the first of its names atomically (``.tmp`` then
+    rename) but *copies* it to the others (``checkpoint_best.pt``, ``checkpoint_last.pt``)
+    in place, so a run killed during the copy leaves a truncated ``checkpoint_last.pt``
+    that fairseq-train cannot load. Its complete source is still there: the newest
+    complete checkpoint in the folder, which replaces it. With none, the run starts afresh."""
+    last = os.path.join(run_dir, "checkpoint_last.pt")
+    if not os.path.isfile(last) or zipfile.is_zipfile(last):  # torch.save writes a zip; a torn one lacks its end
+        return os.path.isfile(last)
+    complete = [p for p in glob.glob(os.path.join(run_dir, "checkpoint*.pt")) if p != last and zipfile.is_zipfile(p)]
+    if not complete:
+        print(f"[run] {run_dir}: checkpoint_last.pt is incomplete (the run was stopped while fairseq wrote it) "
+              "and no complete checkpoint is left: starting afresh", flush=True)
+        os.remove(last)
+        return False
+    newest = max(complete, key=os.path.getmtime)
+    print(f"[run] {run_dir}: checkpoint_last.pt is incomplete (the run was stopped while fairseq copied it): "
+          f"restoring it from {os.path.basename(newest)}, the newest complete checkpoint", flush=True)
+    files.copy_file(newest, last)
+    return True
 
 
 def _read_json(path: str) -> Optional[Dict]:
