@@ -246,9 +246,11 @@ def _wait_until_gone(pids, seconds):
 
 
 @pytest.mark.slow
-def test_kill_9_mid_run_kills_fairseq_train_then_the_rerun_resumes_to_the_same_metrics(stsb_bin, tmp_path):
+@pytest.mark.parametrize("torn", [False, True], ids=["last-checkpoint-whole", "last-checkpoint-torn"])
+def test_kill_9_mid_run_kills_fairseq_train_then_the_rerun_resumes_to_the_same_metrics(stsb_bin, tmp_path, torn):
     # fine-tuned from "pretrained" weights (an earlier tiny run), as real runs are: fairseq must
-    # resume from checkpoint_last.pt, not start again from --finetune-from-model
+    # resume from checkpoint_last.pt, not start again from --finetune-from-model; "torn": the kill
+    # came while fairseq copied checkpoint_last.pt, which must be restored from its complete source
     pretrained = finetune.run(tiny_run(tmp_path / "pretraining", stsb_bin, seed=2))["checkpoint_best"]
     argv = [sys.executable, "-m", "r3f_fairseq.experiments.glue.finetune", "STS-B", "r3f", "1", "--profile",
             "tiny-cpu", "--bin-dir", stsb_bin, "--updates", "12", "--validations", "4", "--lr", "1e-2",
@@ -275,6 +277,9 @@ def test_kill_9_mid_run_kills_fairseq_train_then_the_rerun_resumes_to_the_same_m
     # ... and its data-loader workers notice within their 5 s watchdog
     assert not _wait_until_gone(lambda: _pids_writing_into(str(run_dir)), 15)
     assert not (run_dir / "result.json").exists()
+    if torn:
+        last = run_dir / "checkpoint_last.pt"
+        last.write_bytes(last.read_bytes()[:last.stat().st_size // 2])
 
     subprocess.run([*argv[:6], "--out-dir", str(out), *argv[6:]], check=True, capture_output=True)
     attempts = log.read_text().split("$ fairseq-train ")
