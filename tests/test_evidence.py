@@ -2,6 +2,7 @@
 pool, and publishes a finished experiment (tables, plot, every result.json, a README with the command)."""
 
 import json
+import os
 import re
 import shlex
 from dataclasses import replace
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from r3f_fairseq.experiments import evidence
+from r3f_fairseq.experiments import evidence, files
 from r3f_fairseq.experiments.glue import table2
 from r3f_fairseq.experiments.probing import run as probing
 from tests.test_tables_stats import write_result
@@ -67,6 +68,17 @@ def test_status_counts_finished_chains_and_runs(tmp_path):
     assert "glue: 1/60 runs finished (1/60 fairseq-train runs, 0.0 h); next: MRPC r3f seed 1; " \
            "roughly 0.8 h left at 2 at a time" in text
     assert "| glue | MRPC | std | 100 | 1 |" in evidence.timings(evidence.plan(str(tmp_path), ["glue"]))
+
+
+def test_time_left_is_never_less_than_the_longest_unfinished_chain(tmp_path):
+    # 14 chains finished, the last one has run 1 of its 8 runs: its 7 runs left come one after the other
+    units = evidence.plan(str(tmp_path), ["degradation"])
+    for u in units:
+        for n in range(u.runs if u is not units[-1] else 1):
+            files.write_json(os.path.join(u.folder, f"run{n}", "result.json"), {"walltime_s": 600.0})
+    units = evidence.plan(str(tmp_path), ["degradation"])
+    units = [replace(u, done=u is not units[-1]) for u in units]
+    assert evidence.status(units, jobs_at_a_time=2).endswith("roughly 1.2 h left at 2 at a time")  # 7 x 600 s
 
 
 def probe_record(method, seed, stage, value):

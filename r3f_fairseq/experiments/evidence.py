@@ -207,7 +207,8 @@ def commit(folder: str, message: str) -> None:
 
 def status(units: List[Unit], jobs_at_a_time: int = jobs.CPU_JOBS) -> str:
     """Per experiment: finished chains / runs, fairseq-train time so far, and a rough time left
-    (the mean finished run's time for every run left, ``jobs_at_a_time`` side by side)."""
+    (the mean finished run's time for every run left, ``jobs_at_a_time`` side by side, but never
+    less than the longest unfinished chain: its runs come one after the other)."""
     lines = []
     for experiment in EXPERIMENTS:
         mine = [u for u in units if u.experiment == experiment]
@@ -222,7 +223,9 @@ def status(units: List[Unit], jobs_at_a_time: int = jobs.CPU_JOBS) -> str:
         if len(done) < len(mine):
             line += f"; next: {next(u.label for u in mine if not u.done)}"
             if finished:
-                left = seconds / len(finished) * (total - len(finished)) / jobs_at_a_time
+                per_run = seconds / len(finished)
+                longest_chain = max(u.runs - len(u.finished_runs()) for u in mine if not u.done)
+                left = per_run * max((total - len(finished)) / jobs_at_a_time, longest_chain)
                 line += f"; roughly {left / 3600:.1f} h left at {jobs_at_a_time} at a time"
         lines.append(line)
     return "\n".join(lines)
