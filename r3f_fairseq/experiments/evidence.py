@@ -215,7 +215,8 @@ def status(units: List[Unit], jobs_at_a_time: int = jobs.CPU_JOBS) -> str:
         if not mine:
             continue
         done = [u for u in mine if u.done]
-        finished = [r for u in mine for r in u.finished_runs()]
+        finished_by_unit = [u.finished_runs() for u in mine]
+        finished = [r for runs_of_unit in finished_by_unit for r in runs_of_unit]
         total = sum(u.runs for u in mine)
         seconds = sum(machine_seconds(r) for r in finished)
         line = (f"{experiment}: {len(done)}/{len(mine)} {'runs' if experiment == 'glue' else 'chains'} finished "
@@ -224,7 +225,7 @@ def status(units: List[Unit], jobs_at_a_time: int = jobs.CPU_JOBS) -> str:
             line += f"; next: {next(u.label for u in mine if not u.done)}"
             if finished:
                 per_run = seconds / len(finished)
-                longest_chain = max(u.runs - len(u.finished_runs()) for u in mine if not u.done)
+                longest_chain = max(u.runs - len(f) for u, f in zip(mine, finished_by_unit) if not u.done)
                 left = per_run * max((total - len(finished)) / jobs_at_a_time, longest_chain)
                 line += f"; roughly {left / 3600:.1f} h left at {jobs_at_a_time} at a time"
         lines.append(line)

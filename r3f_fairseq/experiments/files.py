@@ -27,13 +27,16 @@ def _umask() -> int:
     return mask
 
 
-def write_text(path: str, text: str) -> None:
+@contextlib.contextmanager
+def _replacing(path: str, mode: str) -> Iterator:
+    """A file opened on a temporary name beside ``path``, renamed onto ``path`` only when
+    the block succeeds; a failed block leaves the old ``path`` and no temporary file."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 -> what open() would have given
@@ -44,21 +47,14 @@ def write_text(path: str, text: str) -> None:
         raise
 
 
+def write_text(path: str, text: str) -> None:
+    with _replacing(path, "w") as f:
+        f.write(text)
+
+
 def copy_file(source: str, path: str) -> None:
-    """Copy ``source`` to ``path`` through a temporary file beside it, then ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-            dst.flush()
-            os.fsync(dst.fileno())
-        shutil.copymode(source, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
+    with open(source, "rb") as src, _replacing(path, "wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
 
 
 def check_writable(path: str, flag: str) -> str:

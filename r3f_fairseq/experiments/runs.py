@@ -234,8 +234,10 @@ def _complete_last_checkpoint(run_dir: str) -> bool:
     that fairseq-train cannot load. Its complete source is still there: the newest
     complete checkpoint in the folder, which replaces it. With none, the run starts afresh."""
     last = os.path.join(run_dir, "checkpoint_last.pt")
-    if not os.path.isfile(last) or zipfile.is_zipfile(last):  # torch.save writes a zip; a torn one lacks its end
-        return os.path.isfile(last)
+    if not os.path.isfile(last):
+        return False
+    if zipfile.is_zipfile(last):  # torch.save writes a zip archive; a torn one lacks its end record
+        return True
     complete = [p for p in glob.glob(os.path.join(run_dir, "checkpoint*.pt")) if p != last and zipfile.is_zipfile(p)]
     if not complete:
         print(f"[run] {run_dir}: checkpoint_last.pt is incomplete (the run was stopped while fairseq wrote it) "
