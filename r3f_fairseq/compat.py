@@ -37,6 +37,16 @@ that in every fairseq CLI, in every distributed worker).
    passes ``device_ids=[device_id]`` even for a CPU model, which PyTorch
    rejects. For CPU models we pass none, as PyTorch requires; GPU models are
    wrapped exactly as before.
+
+5. fairseq saves a checkpoint atomically under its first name (e.g.
+   ``checkpoint_1_60.pt``: a ``.tmp`` file, then a rename) but then copies
+   it *in place* to the other names (``checkpoint_best.pt``,
+   ``checkpoint_last.pt``). A run killed during that copy (a pre-empted job,
+   a session's end) leaves a torn ``checkpoint_last.pt`` that the next
+   ``fairseq-train`` cannot load ("failed finding central directory"). In
+   ``checkpoint_utils`` we copy to ``<name>.tmp`` and rename it over the
+   target, as fairseq's own first save does; the target is either the old
+   checkpoint or the new one, never part of one.
 """
 
 import argparse
@@ -44,6 +54,7 @@ import collections
 import functools
 import logging
 import os
+import shutil
 import typing
 
 import torch
@@ -201,8 +212,35 @@ def fix_pytorch_ddp_on_cpu() -> None:
     distributed_fairseq_model.DistributedDataParallel = DistributedDataParallel
 
 
+def copy_checkpoints_atomically() -> None:
+    from fairseq import checkpoint_utils
+
+    path_manager = checkpoint_utils.PathManager
+    if getattr(path_manager, "_r3f_patched", False):
+        return
+
+    class PathManager(path_manager):
+        _r3f_patched = True
+
+        @staticmethod
+        def copy(src_path: str, dst_path: str, overwrite: bool = False) -> bool:
+            if not overwrite or not path_manager.supports_rename(dst_path):  # not fairseq's checkpoint copy
+                return path_manager.copy(src_path, dst_path, overwrite=overwrite)
+            partial = dst_path + ".tmp"
+            try:
+                shutil.copyfile(src_path, partial)
+                os.replace(partial, dst_path)
+            finally:
+                if os.path.exists(partial):
+                    os.remove(partial)
+            return True
+
+    checkpoint_utils.PathManager = PathManager
+
+
 def apply() -> None:
     allow_fairseq_checkpoints_in_torch_load()
     fix_spectral_norm_head_loading()
     fix_torchrun_init_without_gpus()
     fix_pytorch_ddp_on_cpu()
+    copy_checkpoints_atomically()
