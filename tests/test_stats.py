@@ -31,7 +31,7 @@ def test_symmetric_noise_includes_zero():
 def test_pairs_by_seed_not_by_position():
     a = {1: 10.0, 2: 20.0, 3: 30.0, 4: 99.0}  # seed 4 has no partner
     b = {3: 29.0, 1: 9.0, 2: 19.0, 5: 0.0}  # another order, seed 5 has no partner
-    assert stats.paired_difference(a, b) == stats.Paired(1.0, 1.0, 1.0, 3)
+    assert stats.paired_difference(a, b) == stats.Paired(1.0, 1.0, 1.0, 3, 1.0, 1.0, 3)
     assert stats.paired_difference({1: 1.0}, {2: 1.0}) is None
 
 
@@ -45,9 +45,35 @@ def test_the_interval_is_the_percentile_interval_of_10000_resampled_means_with_a
     assert min(d) <= lo < np.mean(d) < hi <= max(d)
 
 
+def _t_cdf(x: float, df: int, steps: int = 20_000) -> float:
+    """P(T <= x) for x > 0: 1/2 plus the t density integrated from 0 to x (Simpson's rule)."""
+    c = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
+    density = [c * (1 + (x * i / steps) ** 2 / df) ** (-(df + 1) / 2) for i in range(steps + 1)]
+    weights = [1 if i in (0, steps) else 4 if i % 2 else 2 for i in range(steps + 1)]
+    return 0.5 + x / steps / 3 * sum(w * f for w, f in zip(weights, density))
+
+
+@pytest.mark.parametrize("df", [*range(1, 32), 40, 60, 120, 1000])
+def test_t_quantiles_are_the_975_points_of_the_t_density(df):
+    q, error = stats.t_quantile_975(df), 0.0005 if df <= 30 else 0.005  # the table: 3 decimals, rounded
+    assert _t_cdf(q - error, df) < 0.975 < _t_cdf(q + error, df)
+
+
+def test_the_t_interval_is_the_mean_plus_minus_t_times_the_standard_error_of_the_paired_differences():
+    base = {s: 70.0 + s for s in range(1, 6)}
+    diffs = [1.4, 1.9, 2.5, 1.3, 0.9]  # the degradation experiment's r4f - std after RTE
+    p = stats.paired_difference({s: base[s] + d for s, d in zip(range(1, 6), diffs)}, base)
+    half = 2.776 * np.std(diffs, ddof=1) / math.sqrt(5)
+    assert (p.t_lo, p.t_hi) == pytest.approx((np.mean(diffs) - half, np.mean(diffs) + half), abs=1e-9)
+    assert p.t_lo < p.lo and p.hi < p.t_hi  # the bootstrap's is narrower at n = 5
+    assert p.above_zero == 5
+    q = stats.paired_difference({1: 1.0, 2: 2.0, 3: 0.0}, {1: 0.5, 2: 2.5, 3: 0.0})
+    assert q.above_zero == 1  # +0.5 counts; -0.5 and 0 do not
+
+
 def test_one_seed_says_so_and_has_no_interval():
     p = stats.paired_difference({1: 5.0}, {1: 3.0})
-    assert p == stats.Paired(2.0, None, None, 1) and not p.excludes_zero()
+    assert p == stats.Paired(2.0, None, None, 1, None, None, 1) and not p.excludes_zero()
     assert tables.difference_cell(p) == "+2.0 (n=1, no interval)"
     assert tables.cell([5.0], best=True) == "5.0 (n=1)"
     assert "one seed each (n=1)" in tables.cells_caption([1, 1]) and "median" not in tables.cell([5.0])

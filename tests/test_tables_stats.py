@@ -32,8 +32,8 @@ def test_table2_from_result_files_pairs_each_method_with_std_by_seed(tmp_path):
     assert "Method - std, paired by seed" in table and "10,000 resamples" in table
     csv = (tmp_path / "t.csv").read_text().splitlines()
     assert csv[0] == ("task,method,metric,seeds,mean,sd,median,best,minus_std,ci95_lo,ci95_hi,paired_seeds,"
-                      "mean_walltime_s")
-    assert "RTE,r3f,accuracy,3,73.667,24.111,71.0,99.0,1.0,1.0,1.0,2,100.0" in csv
+                      "t95_lo,t95_hi,seeds_above_0,mean_walltime_s")
+    assert "RTE,r3f,accuracy,3,73.667,24.111,71.0,99.0,1.0,1.0,1.0,2,1.0,1.0,2,100.0" in csv
 
 
 def test_a_table_of_single_seeds_says_so(tmp_path):
@@ -67,7 +67,9 @@ def test_degradation_table_gives_each_stage_mean_sd_and_paired_differences(tmp_p
     d = stats.paired_difference({s: 80.0 + s + n for s, n in zip(range(1, 6), noise)},
                                 {s: 80.0 + s for s in range(1, 6)})
     assert f"[{d.lo:+.1f}, {d.hi:+.1f}]" in at_sst2
-    assert "degradation,r3f,2: after QNLI,76.00,1.61,75.95,5,3.00,2.94,3.06,5" in (tmp_path / "t.csv").read_text()
+    csv = (tmp_path / "t.csv").read_text().splitlines()
+    assert csv[0].endswith(",minus_std,ci95_lo,ci95_hi,paired_seeds,t95_lo,t95_hi,seeds_above_0")
+    assert "degradation,r3f,2: after QNLI,76.00,1.61,75.95,5,3.00,2.94,3.06,5,2.90,3.10,5" in csv
     assert (tmp_path / "p.png").stat().st_size > 1000
 
 

@@ -71,7 +71,11 @@ def difference_rows(pairs: Sequence[Tuple[str, str, str]], columns: Sequence[str
 DIFFERENCES_CAPTION = (f"Method - {BASELINE}, paired by seed over the seeds both have: mean difference "
                        f"[{stats.LEVEL:.0%} percentile bootstrap interval over seeds, {stats.RESAMPLES:,} resamples, "
                        f"RNG seed {stats.RNG_SEED}] (n = common seeds); * = the interval excludes 0. With few seeds "
-                       "the interval is too narrow (docs/evidence.md).")
+                       "the interval is too narrow (docs/evidence.md); the CSV adds Student's t interval "
+                       "(t95_lo, t95_hi) and the number of seeds whose difference is above 0.")
+
+# The CSV columns of a paired difference (after the mean difference), in the order of stats.Paired.
+PAIRED_COLUMNS = ("ci95_lo", "ci95_hi", "paired_seeds", "t95_lo", "t95_hi", "seeds_above_0")
 
 
 def over_seeds(counts: Iterable[int]) -> str:
