@@ -224,7 +224,7 @@ def copy_checkpoints_atomically() -> None:
 
         @staticmethod
         def copy(src_path: str, dst_path: str, overwrite: bool = False) -> bool:
-            if not overwrite or not path_manager.supports_rename(dst_path):  # not fairseq's checkpoint copy
+            if not overwrite or not path_manager.supports_rename(dst_path):  # remote storage: fairseq as is
                 return path_manager.copy(src_path, dst_path, overwrite=overwrite)
             partial = dst_path + ".tmp"
             try:
