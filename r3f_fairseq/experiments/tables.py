@@ -14,7 +14,7 @@ import csv
 import io
 import logging
 import statistics
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from r3f_fairseq.data.glue import GLUE_TASKS
 from r3f_fairseq.experiments import files, stats
@@ -74,8 +74,15 @@ DIFFERENCES_CAPTION = (f"Method - {BASELINE}, paired by seed over the seeds both
                        "the interval is too narrow (docs/evidence.md); the CSV adds Student's t interval "
                        "(t95_lo, t95_hi) and the number of seeds whose difference is above 0.")
 
-# The CSV columns of a paired difference (after the mean difference), in the order of stats.Paired.
-PAIRED_COLUMNS = ("ci95_lo", "ci95_hi", "paired_seeds", "t95_lo", "t95_hi", "seeds_above_0")
+# The CSV columns of a paired difference, filled by paired_fields.
+PAIRED_COLUMNS = (f"minus_{BASELINE}", "ci95_lo", "ci95_hi", "paired_seeds", "t95_lo", "t95_hi", "seeds_above_0")
+
+
+def paired_fields(p: Optional[stats.Paired], number: Callable[[Optional[float]], object]) -> List[object]:
+    """The PAIRED_COLUMNS of one CSV row, the numbers written by ``number``; empty without a difference."""
+    if p is None:
+        return [""] * len(PAIRED_COLUMNS)
+    return [number(p.mean), number(p.lo), number(p.hi), p.n, number(p.t_lo), number(p.t_hi), p.above_zero]
 
 
 def over_seeds(counts: Iterable[int]) -> str:

@@ -95,11 +95,9 @@ def write_csv(summary, path: str) -> None:
         base = summary.get((t, tables.BASELINE))
         p = stats.paired_difference(s["by_seed"], base["by_seed"]) if base and m != tables.BASELINE else None
         rows.append([t, m, s["metric"], s["seeds"], _round(s["mean"]), _round(s["sd"]), s["median"], s["best"],
-                     *((_round(p.mean), _round(p.lo), _round(p.hi), p.n, _round(p.t_lo), _round(p.t_hi), p.above_zero)
-                       if p else [""] * 7),
-                     round(s["walltime_s"], 1)])
+                     *tables.paired_fields(p, _round), round(s["walltime_s"], 1)])
     tables.write_csv(path, ["task", "method", "metric", "seeds", "mean", "sd", "median", "best",
-                            f"minus_{tables.BASELINE}", *tables.PAIRED_COLUMNS, "mean_walltime_s"], rows)
+                            *tables.PAIRED_COLUMNS, "mean_walltime_s"], rows)
 
 
 def plot(results: List[Dict], png: str) -> None:

@@ -112,10 +112,9 @@ def write_csv(records: List[Dict], path: str) -> None:
                 if row in baseline else None
             out.append([experiment, row, column, f"{mean:.2f}", "" if sd is None else f"{sd:.2f}",
                         f"{statistics.median(values):.2f}", len(values),
-                        *((f"{p.mean:.2f}", _fmt(p.lo), _fmt(p.hi), p.n, _fmt(p.t_lo), _fmt(p.t_hi), p.above_zero)
-                          if p else [""] * 7)])
+                        *tables.paired_fields(p, _fmt)])
     tables.write_csv(path, ["experiment", "row", "column", "mean", "sd", "median", "seeds",
-                            f"minus_{tables.BASELINE}", *tables.PAIRED_COLUMNS], out)
+                            *tables.PAIRED_COLUMNS], out)
 
 
 def _fmt(x) -> str:
