@@ -193,3 +193,89 @@ def test_commit_commits_the_folder_alone_and_only_when_it_changed(tmp_path, monk
     assert files == ["docs/degradation/table.md"]
     status = subprocess.run(["git", "status", "--porcelain"], cwd=tmp_path, capture_output=True, text=True).stdout
     assert "A  other.txt" in status, "a file staged by someone else stays staged, uncommitted"
+
+
+# ---------------------------------------------------------------------------- a fresh clone resumes
+
+def test_each_finished_unit_is_saved_and_a_fresh_clone_resumes_from_what_was_saved(tmp_path, monkeypatch):
+    """The pool saves a unit's runs to DOCS/<experiment>/ as it finishes; another --out-dir (a fresh
+    clone: runs/ is not in git) gets them back when it starts, and its plan counts them finished."""
+    out, docs = tmp_path / "runs", tmp_path / "docs"
+    p = evidence.degradation(str(out))
+    runs_of_glue = evidence.glue_runs(str(out))[:2]
+
+    def chain(p, method, seed):
+        result = os.path.join(p.out_dir, p.experiment, method, f"seed{seed}", "probe_stage1_SST-2", "result.json")
+        files.write_json(result, {"walltime_s": 60.0, "complete": True})
+        return [probe_record(method, seed, 1, 80.0)]
+
+    def glue_run(r, on_change):
+        write_result(out / "glue", r.task, r.method, r.seed, 70.0, metric="f1")
+        return {}
+
+    units = [evidence.Unit("degradation", "std seed 1", chain, (p, "std", 1), False,
+                           str(out / "probing" / "degradation" / "std" / "seed1"), 8, probing=p)]
+    units += [evidence.Unit("glue", f"MRPC {r.method} seed 1", glue_run, (r, "stop"), False, r.dir, 1)
+              for r in runs_of_glue]
+    units.append(evidence.Unit("glue", "MRPC r4f seed 1", interrupted, (None, "stop"), False, str(out / "x"), 1))
+    units.append(evidence.Unit("degradation", "r3f seed 1", chain, (p, "r3f", 1), False, str(out / "y"), 8,
+                               probing=p))
+    monkeypatch.setattr(evidence, "plan", lambda out_dir, only, on_change: units)
+    monkeypatch.setattr(evidence, "prepare", lambda out_dir, only: None)
+    with pytest.raises(KeyboardInterrupt):  # the session ends during the fourth unit
+        evidence.main(["--out-dir", str(out), "--docs", str(docs), "--jobs", "1"])
+    saved = sorted(str(f.relative_to(docs)) for f in docs.rglob("*") if f.is_file())
+    assert saved == ["degradation/README.md", "degradation/probes.json",
+                     "degradation/runs/std/seed1/probe_stage1_SST-2/result.json",
+                     "glue/README.md", "glue/runs/minilm-cpu/MRPC/r3f/seed1/result.json",
+                     "glue/runs/minilm-cpu/MRPC/std/seed1/result.json"]
+    assert (docs / "glue" / "README.md").read_text().startswith("# glue: unfinished, 2 of 3 runs finished")
+    assert (docs / "degradation" / "README.md").read_text().startswith("# degradation: unfinished, 1 of 2 chains")
+    assert "copies them back" in (docs / "degradation" / "README.md").read_text()
+
+    fresh = tmp_path / "fresh clone" / "runs"
+    assert evidence.restore("degradation", str(fresh), str(docs)) == 1
+    assert evidence.restore("glue", str(fresh), str(docs)) == 2
+    assert evidence.restore("glue", str(fresh), str(docs)) == 0, "what is there already is not overwritten"
+    monkeypatch.undo()
+    planned = evidence.plan(str(fresh), ["degradation", "glue"])
+    assert [u.label for u in planned if u.done] == ["std seed 1", "MRPC std seed 1", "MRPC r3f seed 1"]
+    assert json.loads((fresh / "glue" / "minilm-cpu" / "MRPC" / "std" / "seed1" / "result.json").read_text()) \
+        == json.loads((out / "glue" / "minilm-cpu" / "MRPC" / "std" / "seed1" / "result.json").read_text())
+
+
+def interrupted(r, on_change):
+    raise KeyboardInterrupt
+
+
+def test_restore_keeps_the_probe_records_of_chains_the_out_dir_has(tmp_path):
+    out, docs = tmp_path / "runs", tmp_path / "docs"
+    files.write_json(str(docs / "degradation" / "probes.json"),
+                     [probe_record("std", 1, 1, 80.0), probe_record("r3f", 1, 1, 81.0)])
+    p = evidence.degradation(str(out))
+    probing.save_records(p, [probe_record("std", 1, 1, 79.0)])
+    evidence.restore("degradation", str(out), str(docs))
+    assert sorted((r["method"], r["value"]) for r in json.loads(open(p.probes_json).read())) == \
+        [("r3f", 81.0), ("std", 79.0)]
+
+
+def test_an_experiment_published_as_it_is_is_not_published_again(tmp_path, capsys):
+    out, docs = tmp_path / "runs", tmp_path / "docs"
+    for seed in (1, 2):
+        write_result(out / "glue", "RTE", "std", seed, 60.0 + seed)
+        write_result(out / "glue", "RTE", "r3f", seed, 62.0 + seed)
+    evidence.publish("glue", str(out), str(docs), "r3f-evidence")
+    readme = docs / "glue" / "README.md"
+    readme.write_text(readme.read_text() + "a reading added by hand\n")
+    evidence.publish("glue", str(out), str(docs), "r3f-evidence")
+    assert "published as it is already" in capsys.readouterr().out
+    assert readme.read_text().endswith("a reading added by hand\n")
+    result = out / "glue" / "minilm-cpu" / "RTE" / "std" / "seed2" / "result.json"
+    result.write_text(json.dumps({**json.loads(result.read_text()), "git_commit": "abc"}))  # not in the tables
+    evidence.publish("glue", str(out), str(docs), "r3f-evidence")
+    assert "a reading added by hand" not in readme.read_text(), "a run's result changed: published again"
+    assert json.loads((docs / "glue" / "runs" / result.relative_to(out / "glue")).read_text())["git_commit"] == "abc"
+    readme.write_text("by hand\n")
+    write_result(out / "glue", "RTE", "r3f", 3, 70.0)
+    evidence.publish("glue", str(out), str(docs), "r3f-evidence")
+    assert readme.read_text() != "by hand\n", "a new run: published again"

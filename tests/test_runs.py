@@ -53,6 +53,27 @@ def test_a_finished_run_is_reused_only_with_the_same_command_and_data(tmp_path):
         runs.finished(str(run_dir), fingerprint(tmp_path, data=b"abd"))
 
 
+def test_two_preparations_of_the_same_data_have_one_digest(rte_bin, shared_data, bpe_dir, tmp_path):
+    """A fresh clone prepares the data again: its runs must match the results saved from another clone
+    (fairseq-preprocess's log, which names a temporary folder, is not data)."""
+    from r3f_fairseq.data.prepare_glue import prepare_task
+
+    again = prepare_task("RTE", str(shared_data / "glue"), bpe_dir, str(tmp_path), workers=1, limit=64)
+    logs = [open(os.path.join(d, "input0", "preprocess.log")).read() for d in (rte_bin, again)]
+    assert logs[0] != logs[1], "the logs differ: that is why they are left out"
+    assert runs.data_digest(again) == runs.data_digest(rte_bin)
+    assert "input0/train.bin" in runs.data_digest(again) and "input0/preprocess.log" not in runs.data_digest(again)
+
+
+def test_a_result_whose_fingerprint_digested_the_preprocess_log_is_reused(tmp_path):
+    run_dir, wanted = tmp_path / "run", fingerprint(tmp_path)
+    old = finished_run(run_dir, dict(wanted, data={**wanted["data"], "input0/preprocess.log": "0" * 64}))
+    assert runs.finished(str(run_dir), wanted) == old
+    finished_run(run_dir, dict(wanted, data={**wanted["data"], "input0/train.bin": "0" * 64}))
+    with pytest.raises(UserError, match=r"data files input0/train.bin"):
+        runs.finished(str(run_dir), wanted)
+
+
 def test_extra_flags_count_as_settings(tmp_path):
     made = fingerprint(tmp_path)
     finished_run(tmp_path / "run", made)

@@ -17,10 +17,18 @@ pool, ``--jobs`` at a time, in the order above and seed by seed, so a core
 never waits for the end of an experiment and a partial experiment holds whole
 seeds. Finished runs made with the same settings are reused, so an interrupted
 plan resumes where it stopped (an interrupted GLUE run starts again: it keeps
-no checkpoint). When the last run of an experiment finishes, its tables, plot
-and every run's ``result.json`` are published to ``DOCS/<experiment>/`` with a
-README that names this command and the commit; ``--commit`` also commits that
-folder (and nothing else). ``--status`` says what is finished, runs nothing.
+no checkpoint).
+
+Every finished chain or GLUE run is saved at once to ``DOCS/<experiment>/``
+(its runs' ``result.json`` files; a chain's probe records in ``probes.json``),
+and a plan starts by copying what is saved there back to ``--out-dir``: a fresh
+clone resumes from what an earlier one saved (the fingerprints still decide
+whether a run is reused). When the last unit of an experiment finishes, its
+tables, plot and every run's ``result.json`` are published to
+``DOCS/<experiment>/`` with a README that names this command and the commit
+(left alone when its tables and runs are published as they are). ``--commit``
+commits that folder (and nothing else) after every save. ``--status`` says what
+is finished (after that copy), runs nothing.
 """
 
 import argparse
@@ -59,6 +67,10 @@ def degradation(out_dir: str) -> Probing:
 def generalization(out_dir: str) -> Probing:
     return Probing("generalization", METHODS, seeds=3, profile=PROFILE, updates=200, probe_updates=300,
                    probe_lr=1e-2, paths=probing.shared_paths(os.path.join(out_dir, "probing")))
+
+
+def probing_experiment(experiment: str, out_dir: str) -> Probing:
+    return degradation(out_dir) if experiment == "degradation" else generalization(out_dir)
 
 
 def glue_runs(out_dir: str) -> List[GlueRun]:
@@ -129,26 +141,50 @@ def prepare(out_dir: str, only: Sequence[str]) -> None:
 
 def report(experiment: str, out_dir: str) -> str:
     """Write the experiment's tables and plot in ``out_dir``; returns the folder that holds them."""
+    directory = runs_dir(experiment, out_dir)
     if experiment == "glue":
-        directory = os.path.join(out_dir, "glue")
         results = table2.load_results(directory, PROFILE)
         summary = table2.summarise(results)
         files.write_text(os.path.join(directory, "table.md"), table2.markdown(summary) + "\n")
         table2.write_csv(summary, os.path.join(directory, "table.csv"))
         table2.plot(results, os.path.join(directory, "plot.png"))
         return directory
-    p = degradation(out_dir) if experiment == "degradation" else generalization(out_dir)
-    directory = os.path.dirname(p.probes_json)
     probing.write_report(directory)
     return directory
 
 
+def runs_dir(experiment: str, out_dir: str) -> str:
+    """Where an experiment's runs are kept under ``out_dir``; ``DOCS/<experiment>/runs/`` mirrors it."""
+    if experiment == "glue":
+        return os.path.join(out_dir, "glue")
+    return os.path.dirname(probing_experiment(experiment, out_dir).probes_json)
+
+
+def _results(folder: str) -> List[str]:
+    return sorted(glob.glob(os.path.join(folder, "**", "result.json"), recursive=True))
+
+
+def _same_file(a: str, b: str) -> bool:
+    if not (os.path.isfile(a) and os.path.isfile(b)):
+        return False
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        return fa.read() == fb.read()
+
+
 def publish(experiment: str, out_dir: str, docs: str, command: str) -> str:
-    """Copy tables, plot and every run's result.json to ``docs/<experiment>/`` with a README; returns it."""
+    """Copy tables, plot and every run's result.json to ``docs/<experiment>/`` with a README; returns it.
+    Left as it is when the same tables and runs are published there already."""
     source = report(experiment, out_dir)
     target = os.path.join(docs, experiment)
     outputs = ["table.md", "table.csv", "plot.png"] + ([] if experiment == "glue" else ["probes.json"])
-    results = sorted(glob.glob(os.path.join(source, "**", "result.json"), recursive=True))
+    results = _results(source)
+    names = [os.path.relpath(path, source) for path in results]
+    if (names == [os.path.relpath(path, os.path.join(target, "runs")) for path in _results(os.path.join(target, "runs"))]
+            and all(_same_file(os.path.join(source, name), os.path.join(target, "runs", name)) for name in names)
+            and all(_same_file(os.path.join(source, name), os.path.join(target, name))
+                    for name in outputs if name != "plot.png")):
+        print(f"[evidence] {target}: published as it is already", flush=True)
+        return target
     staging = target + ".tmp"
     shutil.rmtree(staging, ignore_errors=True)
     os.makedirs(staging)
@@ -161,12 +197,11 @@ def publish(experiment: str, out_dir: str, docs: str, command: str) -> str:
     made = [files.read_json(path) for path in results]
     walltime = sum(machine_seconds(r) for r in made)
     commits = sorted({str(r.get("git_commit")) for r in made})
-    finished = max((os.path.getmtime(path) for path in results), default=0.0)
     with open(os.path.join(source, "table.md"), encoding="utf-8") as f:
         table = f.read()
     readme = [f"# {experiment}: the finished experiment", "",
               f"Made by `{command}` (r3f_fairseq/experiments/evidence.py states its settings), "
-              f"last run finished {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(finished))}.", "",
+              f"published {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", "",
               f"- {len(results)} runs (`runs/**/result.json`: settings, every validation, command, fingerprint, "
               f"versions), {walltime / 3600:.1f} h of fairseq-train wall time in all;",
               f"- made at commit(s): {', '.join(commits)};",
@@ -179,6 +214,46 @@ def publish(experiment: str, out_dir: str, docs: str, command: str) -> str:
     shutil.rmtree(target, ignore_errors=True)
     os.replace(staging, target)
     return target
+
+
+def save_progress(unit: Unit, out_dir: str, docs: str, finished: int, total: int, command: str) -> str:
+    """A finished unit's runs (and, for a chain, the probe records so far) into ``docs/<experiment>/``,
+    beside those saved there already, with a README that says the experiment is unfinished; returns the
+    folder. Whole units only: a chain's later stages start from its earlier stages' checkpoints, which
+    are not saved."""
+    source, target = runs_dir(unit.experiment, out_dir), os.path.join(docs, unit.experiment)
+    for path in _results(unit.folder):
+        files.copy_file(path, os.path.join(target, "runs", os.path.relpath(path, source)))
+    if unit.probing:
+        files.copy_file(unit.probing.probes_json, os.path.join(target, "probes.json"))
+    what = "runs" if unit.experiment == "glue" else "chains (one method and seed each)"
+    files.write_text(os.path.join(target, "README.md"), "\n".join([
+        f"# {unit.experiment}: unfinished, {finished} of {total} {what} finished", "",
+        f"Saved by `{command}` as each finished, last at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
+        "`runs/**/result.json`" + ("" if unit.experiment == "glue" else " and the probe records in `probes.json`")
+        + ". `r3f-evidence` copies them back to its `--out-dir` when it starts, so that a fresh clone resumes "
+        "from here; the tables come when the last one finishes.", ""]))
+    return target
+
+
+def restore(experiment: str, out_dir: str, docs: str) -> int:
+    """Copy the runs saved in ``docs/<experiment>/runs/`` (and a probing experiment's probe records) to
+    ``out_dir``, where it has none of its own; returns how many results it copied."""
+    saved, local = os.path.join(docs, experiment, "runs"), runs_dir(experiment, out_dir)
+    copied = 0
+    for path in _results(saved):
+        mine = os.path.join(local, os.path.relpath(path, saved))
+        if not os.path.exists(mine):
+            files.copy_file(path, mine)
+            copied += 1
+    records = os.path.join(docs, experiment, "probes.json")
+    if experiment != "glue" and os.path.isfile(records):
+        p = probing_experiment(experiment, out_dir)
+        have = {(r["method"], r["seed"]) for r in _records(p)}
+        missing = [r for r in files.read_json(records) if (r["method"], r["seed"]) not in have]
+        if missing:
+            probing.save_records(p, missing)
+    return copied
 
 
 def machine_seconds(result: Dict) -> float:
@@ -279,6 +354,11 @@ def main(argv=None) -> Dict[str, str]:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     only = [e for e in EXPERIMENTS if e in args.only]
+    for experiment in only:
+        copied = restore(experiment, args.out_dir, args.docs)
+        if copied:
+            print(f"[evidence] {experiment}: {copied} finished runs copied from {args.docs}/{experiment}/runs",
+                  flush=True)
     units = plan(args.out_dir, only, args.on_change)
     print(status(units, args.jobs), flush=True)
     if args.status:
@@ -304,6 +384,13 @@ def main(argv=None) -> Dict[str, str]:
             print(f"[evidence] {unit.experiment}: published to {published[unit.experiment]}", flush=True)
             if args.commit:
                 commit(published[unit.experiment], f"evidence: {unit.experiment} finished, published by {command}")
+        elif not unit.done:
+            total = sum(u.experiment == unit.experiment for u in units)
+            finished = total - left[unit.experiment]
+            saved = save_progress(unit, args.out_dir, args.docs, finished, total, command)
+            if args.commit:
+                commit(saved, f"evidence: {unit.experiment} {unit.label} finished ({finished}/{total}), "
+                              f"saved by {command}")
     return published
 
 

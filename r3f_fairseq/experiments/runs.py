@@ -117,11 +117,16 @@ def add_on_change_options(p) -> None:
 
 # ---------------------------------------------------------------------------- fingerprints
 
+#: files of a prepared data directory that fairseq-train does not read: fairseq-preprocess's log names
+#: the (temporary, absolute) folder it wrote to, so it differs between two preparations of the same data
+NOT_DATA = ("preprocess.log",)
+
+
 def data_digest(path: str) -> Dict[str, str]:
-    """sha256 of every file under ``path`` (a prepared data directory), by relative path."""
+    """sha256 of every data file under ``path`` (a prepared data directory), by relative path."""
     digests = {}
     for name in sorted(glob.glob(os.path.join(path, "**", "*"), recursive=True)):
-        if os.path.isfile(name):
+        if os.path.isfile(name) and os.path.basename(name) not in NOT_DATA:
             h = hashlib.sha256()
             with open(name, "rb") as f:
                 for block in iter(lambda: f.read(1 << 20), b""):
@@ -138,6 +143,15 @@ def fingerprint(args: Sequence[str], data: str) -> Dict[str, object]:
 
     command = ["<r3f_fairseq>" if word == USER_DIR else word for word in args]
     return {"command": ["fairseq-train", *command], "data": data_digest(data)}
+
+
+def comparable(made: Dict) -> Dict:
+    """A recorded fingerprint as :func:`fingerprint` makes it now: results made before ``NOT_DATA``
+    existed digested fairseq-preprocess's log too."""
+    data = made.get("data")
+    if not isinstance(data, dict):
+        return made
+    return {**made, "data": {k: v for k, v in data.items() if os.path.basename(k) not in NOT_DATA}}
 
 
 def differences(old: Dict, new: Dict) -> List[str]:
@@ -196,6 +210,7 @@ def finished(run_dir: str, wanted: Dict, on_change: str = "stop") -> Optional[Di
     result = read_result(run_dir)
     started = _read_json(os.path.join(run_dir, "settings.json"))
     made = result["fingerprint"] if result else started
+    made = comparable(made) if isinstance(made, dict) else made
     if made is None:
         if os.path.exists(os.path.join(run_dir, "result.json")):
             print(f"[run] {run_dir}/result.json is incomplete: running again", flush=True)
