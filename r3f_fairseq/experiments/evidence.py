@@ -164,6 +164,17 @@ def _results(folder: str) -> List[str]:
     return sorted(glob.glob(os.path.join(folder, "**", "result.json"), recursive=True))
 
 
+def _published_as_is(source: str, target: str, outputs: Sequence[str]) -> bool:
+    """Whether ``target`` holds the same results as ``source`` and the same tables (the plot follows)."""
+    mine = [os.path.relpath(path, source) for path in _results(source)]
+    saved = os.path.join(target, "runs")
+    published = [os.path.relpath(path, saved) for path in _results(saved)]
+    return (mine == published
+            and all(_same_file(os.path.join(source, name), os.path.join(saved, name)) for name in mine)
+            and all(_same_file(os.path.join(source, name), os.path.join(target, name))
+                    for name in outputs if name != "plot.png"))
+
+
 def _same_file(a: str, b: str) -> bool:
     if not (os.path.isfile(a) and os.path.isfile(b)):
         return False
@@ -178,11 +189,7 @@ def publish(experiment: str, out_dir: str, docs: str, command: str) -> str:
     target = os.path.join(docs, experiment)
     outputs = ["table.md", "table.csv", "plot.png"] + ([] if experiment == "glue" else ["probes.json"])
     results = _results(source)
-    names = [os.path.relpath(path, source) for path in results]
-    if (names == [os.path.relpath(path, os.path.join(target, "runs")) for path in _results(os.path.join(target, "runs"))]
-            and all(_same_file(os.path.join(source, name), os.path.join(target, "runs", name)) for name in names)
-            and all(_same_file(os.path.join(source, name), os.path.join(target, name))
-                    for name in outputs if name != "plot.png")):
+    if _published_as_is(source, target, outputs):
         print(f"[evidence] {target}: published as it is already", flush=True)
         return target
     staging = target + ".tmp"
