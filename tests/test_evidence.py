@@ -217,7 +217,8 @@ def test_each_finished_unit_is_saved_and_a_fresh_clone_resumes_from_what_was_sav
                            str(out / "probing" / "degradation" / "std" / "seed1"), 8, probing=p)]
     units += [evidence.Unit("glue", f"MRPC {r.method} seed 1", glue_run, (r, "stop"), False, r.dir, 1)
               for r in runs_of_glue]
-    units.append(evidence.Unit("glue", "MRPC r4f seed 1", interrupted, (None, "stop"), False, str(out / "x"), 1))
+    units.append(evidence.Unit("glue", "MRPC r4f seed 1", interrupted, (None, "stop"), False,
+                               str(out / "glue" / "minilm-cpu" / "MRPC" / "r4f" / "seed1"), 1))
     units.append(evidence.Unit("degradation", "r3f seed 1", chain, (p, "r3f", 1), False, str(out / "y"), 8,
                                probing=p))
     monkeypatch.setattr(evidence, "plan", lambda out_dir, only, on_change: units)
@@ -232,6 +233,13 @@ def test_each_finished_unit_is_saved_and_a_fresh_clone_resumes_from_what_was_sav
     assert (docs / "glue" / "README.md").read_text().startswith("# glue: unfinished, 2 of 3 runs finished")
     assert (docs / "degradation" / "README.md").read_text().startswith("# degradation: unfinished, 1 of 2 chains")
     assert "copies them back" in (docs / "degradation" / "README.md").read_text()
+
+    assert evidence.save_progress(units[1], str(out), str(docs), 2, 3, "again") is None, "saved already"
+    write_result(out / "glue", "MRPC", "r4f", 1, 71.0, metric="f1")
+    (docs / "glue" / "table.md").write_text("published\n")
+    assert evidence.save_progress(units[3], str(out), str(docs), 3, 3, "again") is None, "published: left alone"
+    assert not (docs / "glue" / "runs" / "minilm-cpu" / "MRPC" / "r4f").exists()
+    (docs / "glue" / "table.md").unlink()
 
     fresh = tmp_path / "fresh clone" / "runs"
     assert evidence.restore("degradation", str(fresh), str(docs)) == 1
@@ -279,3 +287,17 @@ def test_an_experiment_published_as_it_is_is_not_published_again(tmp_path, capsy
     write_result(out / "glue", "RTE", "r3f", 3, 70.0)
     evidence.publish("glue", str(out), str(docs), "r3f-evidence")
     assert readme.read_text() != "by hand\n", "a new run: published again"
+
+
+def test_a_run_finished_by_an_earlier_invocation_but_never_saved_is_saved(tmp_path, monkeypatch):
+    """An earlier runner (stopped, or older than the saving) left a finished run in --out-dir only."""
+    out, docs = tmp_path / "runs", tmp_path / "docs"
+    first, second = evidence.glue_runs(str(out))[:2]
+    write_result(out / "glue", first.task, first.method, first.seed, 70.0, metric="f1")
+    units = [evidence.Unit("glue", "MRPC std seed 1", lambda r, on_change: {}, (first, "stop"), True, first.dir, 1),
+             evidence.Unit("glue", "MRPC r3f seed 1", interrupted, (second, "stop"), False, second.dir, 1)]
+    monkeypatch.setattr(evidence, "plan", lambda out_dir, only, on_change: units)
+    monkeypatch.setattr(evidence, "prepare", lambda out_dir, only: None)
+    with pytest.raises(KeyboardInterrupt):
+        evidence.main(["--out-dir", str(out), "--docs", str(docs), "--jobs", "1", "--only", "glue"])
+    assert (docs / "glue" / "runs" / "minilm-cpu" / "MRPC" / "std" / "seed1" / "result.json").is_file()

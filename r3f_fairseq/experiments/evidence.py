@@ -223,16 +223,23 @@ def publish(experiment: str, out_dir: str, docs: str, command: str) -> str:
     return target
 
 
-def save_progress(unit: Unit, out_dir: str, docs: str, finished: int, total: int, command: str) -> str:
+def save_progress(unit: Unit, out_dir: str, docs: str, finished: int, total: int, command: str) -> Optional[str]:
     """A finished unit's runs (and, for a chain, the probe records so far) into ``docs/<experiment>/``,
     beside those saved there already, with a README that says the experiment is unfinished; returns the
-    folder. Whole units only: a chain's later stages start from its earlier stages' checkpoints, which
-    are not saved."""
+    folder, or None when all of it was saved there already or the experiment is published (its last
+    unit publishes it again). Whole units only: a chain's later stages start from its earlier stages'
+    checkpoints, which are not saved."""
     source, target = runs_dir(unit.experiment, out_dir), os.path.join(docs, unit.experiment)
-    for path in _results(unit.folder):
-        files.copy_file(path, os.path.join(target, "runs", os.path.relpath(path, source)))
+    if os.path.isfile(os.path.join(target, "table.md")):
+        return None
+    copies = [(path, os.path.join(target, "runs", os.path.relpath(path, source))) for path in _results(unit.folder)]
     if unit.probing:
-        files.copy_file(unit.probing.probes_json, os.path.join(target, "probes.json"))
+        copies.append((unit.probing.probes_json, os.path.join(target, "probes.json")))
+    copies = [(path, copy) for path, copy in copies if not _same_file(path, copy)]
+    if not copies:
+        return None
+    for path, copy in copies:
+        files.copy_file(path, copy)
     what = "runs" if unit.experiment == "glue" else "chains (one method and seed each)"
     files.write_text(os.path.join(target, "README.md"), "\n".join([
         f"# {unit.experiment}: unfinished, {finished} of {total} {what} finished", "",
@@ -391,11 +398,11 @@ def main(argv=None) -> Dict[str, str]:
             print(f"[evidence] {unit.experiment}: published to {published[unit.experiment]}", flush=True)
             if args.commit:
                 commit(published[unit.experiment], f"evidence: {unit.experiment} finished, published by {command}")
-        elif not unit.done:
+        else:  # finished now, or before but maybe not saved (the runner was stopped in between)
             total = sum(u.experiment == unit.experiment for u in units)
             finished = total - left[unit.experiment]
             saved = save_progress(unit, args.out_dir, args.docs, finished, total, command)
-            if args.commit:
+            if saved and args.commit:
                 commit(saved, f"evidence: {unit.experiment} {unit.label} finished ({finished}/{total}), "
                               f"saved by {command}")
     return published
