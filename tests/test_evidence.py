@@ -241,28 +241,41 @@ def test_each_finished_unit_is_saved_and_a_fresh_clone_resumes_from_what_was_sav
     assert not (docs / "glue" / "runs" / "minilm-cpu" / "MRPC" / "r4f").exists()
     (docs / "glue" / "table.md").unlink()
 
-    fresh = tmp_path / "fresh clone" / "runs"
-    assert evidence.restore("degradation", str(fresh), str(docs)) == 1
-    assert evidence.restore("glue", str(fresh), str(docs)) == 2
-    assert evidence.restore("glue", str(fresh), str(docs)) == 0, "what is there already is not overwritten"
     monkeypatch.undo()
-    planned = evidence.plan(str(fresh), ["degradation", "glue"])
+    fresh = tmp_path / "fresh clone" / "runs"
+    both = ["degradation", "glue"]
+    assert evidence.restore(evidence.plan(str(fresh), both), str(fresh), str(docs)) == {"degradation": 1, "glue": 2}
+    mine = fresh / "glue" / "minilm-cpu" / "MRPC" / "std" / "seed1" / "result.json"
+    assert json.loads(mine.read_text()) == json.loads((out / "glue" / mine.relative_to(fresh / "glue")).read_text())
+    mine.write_text('{"this clone": 1}')
+    assert evidence.restore(evidence.plan(str(fresh), both), str(fresh), str(docs)) == {}
+    assert mine.read_text() == '{"this clone": 1}', "what is there already is not overwritten"
+    planned = evidence.plan(str(fresh), both)
     assert [u.label for u in planned if u.done] == ["std seed 1", "MRPC std seed 1", "MRPC r3f seed 1"]
-    assert json.loads((fresh / "glue" / "minilm-cpu" / "MRPC" / "std" / "seed1" / "result.json").read_text()) \
-        == json.loads((out / "glue" / "minilm-cpu" / "MRPC" / "std" / "seed1" / "result.json").read_text())
+    assert [r["method"] for r in json.loads((fresh / "probing" / "degradation" / "probes.json").read_text())] \
+        == ["std"]
 
 
 def interrupted(r, on_change):
     raise KeyboardInterrupt
 
 
-def test_restore_keeps_the_probe_records_of_chains_the_out_dir_has(tmp_path):
+def test_a_chain_is_restored_whole_or_not_at_all(tmp_path):
+    """A chain whose out_dir holds some of its runs keeps them and its own records; nothing saved elsewhere
+    is mixed in (its later stages were trained from another execution's checkpoints)."""
     out, docs = tmp_path / "runs", tmp_path / "docs"
     files.write_json(str(docs / "degradation" / "probes.json"),
                      [probe_record("std", 1, 1, 80.0), probe_record("r3f", 1, 1, 81.0)])
+    for method in ("std", "r3f"):
+        for stage in ("stage1_SST-2", "stage2_QNLI"):
+            files.write_json(str(docs / "degradation" / "runs" / method / "seed1" / stage / "result.json"),
+                             {"saved": 1})
     p = evidence.degradation(str(out))
     probing.save_records(p, [probe_record("std", 1, 1, 79.0)])
-    evidence.restore("degradation", str(out), str(docs))
+    files.write_json(os.path.join(p.out_dir, "degradation", "std", "seed1", "stage1_SST-2", "result.json"), {"mine": 1})
+    assert evidence.restore(evidence.plan(str(out), ["degradation"]), str(out), str(docs)) == {"degradation": 2}
+    assert not os.path.exists(os.path.join(p.out_dir, "degradation", "std", "seed1", "stage2_QNLI"))
+    assert os.path.isfile(os.path.join(p.out_dir, "degradation", "r3f", "seed1", "stage2_QNLI", "result.json"))
     assert sorted((r["method"], r["value"]) for r in json.loads(open(p.probes_json).read())) == \
         [("r3f", 81.0), ("std", 79.0)]
 
@@ -294,10 +307,24 @@ def test_a_run_finished_by_an_earlier_invocation_but_never_saved_is_saved(tmp_pa
     out, docs = tmp_path / "runs", tmp_path / "docs"
     first, second = evidence.glue_runs(str(out))[:2]
     write_result(out / "glue", first.task, first.method, first.seed, 70.0, metric="f1")
+    third = evidence.glue_runs(str(out))[2]
+    write_result(out / "glue", third.task, third.method, third.seed, 71.0, metric="f1")
     units = [evidence.Unit("glue", "MRPC std seed 1", lambda r, on_change: {}, (first, "stop"), True, first.dir, 1),
-             evidence.Unit("glue", "MRPC r3f seed 1", interrupted, (second, "stop"), False, second.dir, 1)]
+             evidence.Unit("glue", "MRPC r3f seed 1", interrupted, (second, "stop"), False, second.dir, 1),
+             evidence.Unit("glue", "MRPC r4f seed 1", lambda r, on_change: {}, (third, "stop"), True, third.dir, 1)]
     monkeypatch.setattr(evidence, "plan", lambda out_dir, only, on_change: units)
     monkeypatch.setattr(evidence, "prepare", lambda out_dir, only: None)
     with pytest.raises(KeyboardInterrupt):
         evidence.main(["--out-dir", str(out), "--docs", str(docs), "--jobs", "1", "--only", "glue"])
     assert (docs / "glue" / "runs" / "minilm-cpu" / "MRPC" / "std" / "seed1" / "result.json").is_file()
+    assert (docs / "glue" / "README.md").read_text().startswith("# glue: unfinished, 2 of 3 runs finished"), \
+        "the count includes a finished run the pool has not handed back yet"
+
+
+def test_status_counts_the_runs_a_fresh_clone_gets_back(tmp_path, capsys):
+    docs = tmp_path / "docs"
+    write_result(docs / "glue" / "runs", "MRPC", "std", 1, 80.0, metric="f1")
+    evidence.main(["--out-dir", str(tmp_path / "runs"), "--docs", str(docs), "--only", "glue", "--status"])
+    out = capsys.readouterr().out
+    assert "[evidence] glue: 1 finished runs copied from" in out
+    assert "glue: 1/60 runs finished (1/60 fairseq-train runs, 0.0 h); next: MRPC r3f seed 1" in out

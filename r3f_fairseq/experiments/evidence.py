@@ -21,9 +21,12 @@ no checkpoint).
 
 Every finished chain or GLUE run is saved at once to ``DOCS/<experiment>/``
 (its runs' ``result.json`` files; a chain's probe records in ``probes.json``),
-and a plan starts by copying what is saved there back to ``--out-dir``: a fresh
-clone resumes from what an earlier one saved (the fingerprints still decide
-whether a run is reused). When the last unit of an experiment finishes, its
+and a plan starts by copying what is saved there back to ``--out-dir``, for
+each chain or run that has no result there (whole or not at all): a fresh clone
+resumes from what an earlier one saved (the fingerprints still decide whether a
+run is reused; they hold the paths inside ``--out-dir``, so keep it relative).
+An experiment that is published gets no saves until its last unit publishes it
+again. When the last unit of an experiment finishes, its
 tables, plot and every run's ``result.json`` are published to
 ``DOCS/<experiment>/`` with a README that names this command and the commit
 (left alone when its tables and runs are published as they are). ``--commit``
@@ -250,23 +253,23 @@ def save_progress(unit: Unit, out_dir: str, docs: str, finished: int, total: int
     return target
 
 
-def restore(experiment: str, out_dir: str, docs: str) -> int:
-    """Copy the runs saved in ``docs/<experiment>/runs/`` (and a probing experiment's probe records) to
-    ``out_dir``, where it has none of its own; returns how many results it copied."""
-    saved, local = os.path.join(docs, experiment, "runs"), runs_dir(experiment, out_dir)
-    copied = 0
-    for path in _results(saved):
-        mine = os.path.join(local, os.path.relpath(path, saved))
-        if not os.path.exists(mine):
-            files.copy_file(path, mine)
-            copied += 1
-    records = os.path.join(docs, experiment, "probes.json")
-    if experiment != "glue" and os.path.isfile(records):
-        p = probing_experiment(experiment, out_dir)
-        have = {(r["method"], r["seed"]) for r in _records(p)}
-        missing = [r for r in files.read_json(records) if (r["method"], r["seed"]) not in have]
-        if missing:
-            probing.save_records(p, missing)
+def restore(units: List[Unit], out_dir: str, docs: str) -> Dict[str, int]:
+    """Copy back from ``docs/<experiment>/runs/`` the runs saved for each unit that has no result of its
+    own in ``out_dir`` (and a chain's probe records): a unit is restored whole or not at all, so that no
+    chain mixes stages of two executions. Returns the number of results copied, per experiment."""
+    copied: Dict[str, int] = {}
+    for u in units:
+        saved = os.path.join(docs, u.experiment, "runs", os.path.relpath(u.folder, runs_dir(u.experiment, out_dir)))
+        if _results(u.folder) or not _results(saved):
+            continue
+        for path in _results(saved):
+            files.copy_file(path, os.path.join(u.folder, os.path.relpath(path, saved)))
+            copied[u.experiment] = copied.get(u.experiment, 0) + 1
+        records = os.path.join(docs, u.experiment, "probes.json")
+        if u.probing and os.path.isfile(records):
+            _, method, seed = u.args
+            probing.save_records(u.probing, [r for r in files.read_json(records)
+                                             if (r["method"], r["seed"]) == (method, seed)])
     return copied
 
 
@@ -332,7 +335,8 @@ def timings(units: List[Unit]) -> str:
             step = f"probe {r['task']}" if r["method"] == "probe" else r["task"]
             method = u.label.split()[0] if u.probing else r["method"]
             seconds.setdefault((u.experiment, step, method), []).append(machine_seconds(r))
-    order = sorted(seconds, key=lambda k: (EXPERIMENTS.index(k[0]), METHODS.index(k[2]), k[1].startswith("probe"), k[1]))
+    order = sorted(seconds, key=lambda k: (EXPERIMENTS.index(k[0]), METHODS.index(k[2]), k[1].startswith("probe"),
+                                           k[1]))
     rows = [[e, step, m, f"{statistics.median(seconds[(e, step, m)]):.0f}", len(seconds[(e, step, m)])]
             for e, step, m in order]
     return tables.markdown(["experiment", "step", "method", "median s", "runs"], rows)
@@ -346,10 +350,12 @@ def parse_args(argv: List[str]):
     p.add_argument("--out-dir", default=os.path.join("runs", "evidence"), help="runs (default runs/evidence)")
     p.add_argument("--docs", default=os.path.join("docs", "evidence"),
                    help="where finished experiments are published (default docs/evidence)")
-    p.add_argument("--status", action="store_true", help="say what is finished and exit")
+    p.add_argument("--status", action="store_true",
+                   help="say what is finished (after copying saved runs back to --out-dir) and exit")
     p.add_argument("--timings", action="store_true",
                    help="with --status: the finished runs' median fairseq-train time per step and method")
-    p.add_argument("--commit", action="store_true", help="git-commit each experiment's folder once published")
+    p.add_argument("--commit", action="store_true",
+                   help="git-commit an experiment's folder after each save and when it is published")
     runs.add_on_change_options(p)
     jobs.add_jobs_options(p)
     args = p.parse_args(argv)
@@ -368,12 +374,12 @@ def main(argv=None) -> Dict[str, str]:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     only = [e for e in EXPERIMENTS if e in args.only]
-    for experiment in only:
-        copied = restore(experiment, args.out_dir, args.docs)
-        if copied:
-            print(f"[evidence] {experiment}: {copied} finished runs copied from {args.docs}/{experiment}/runs",
-                  flush=True)
     units = plan(args.out_dir, only, args.on_change)
+    copied = restore(units, args.out_dir, args.docs)
+    for experiment, n in copied.items():
+        print(f"[evidence] {experiment}: {n} finished runs copied from {args.docs}/{experiment}/runs", flush=True)
+    if copied:
+        units = plan(args.out_dir, only, args.on_change)
     print(status(units, args.jobs), flush=True)
     if args.status:
         if args.timings:
@@ -384,9 +390,10 @@ def main(argv=None) -> Dict[str, str]:
     left = {e: sum(u.experiment == e for u in units) for e in only}
     records: Dict[str, List[Dict]] = {e: [] for e in only}
     published: Dict[str, str] = {}
-    started = time.time()
+    started, handed_back = time.time(), set()
     for n, (i, result) in enumerate(jobs.completed([(u.call, u.args) for u in units], args.jobs, args.threads), 1):
         unit = units[i]
+        handed_back.add(i)
         if unit.probing:  # a chain: its probe records
             records[unit.experiment] += result
             probing.save_records(unit.probing, records[unit.experiment])
@@ -398,12 +405,12 @@ def main(argv=None) -> Dict[str, str]:
             print(f"[evidence] {unit.experiment}: published to {published[unit.experiment]}", flush=True)
             if args.commit:
                 commit(published[unit.experiment], f"evidence: {unit.experiment} finished, published by {command}")
-        else:  # finished now, or before but maybe not saved (the runner was stopped in between)
-            total = sum(u.experiment == unit.experiment for u in units)
-            finished = total - left[unit.experiment]
-            saved = save_progress(unit, args.out_dir, args.docs, finished, total, command)
+        else:  # saved even if it was finished before: the runner that finished it may have stopped first
+            mine = [j for j, u in enumerate(units) if u.experiment == unit.experiment]
+            done = sum(j in handed_back or units[j].done for j in mine)
+            saved = save_progress(unit, args.out_dir, args.docs, done, len(mine), command)
             if saved and args.commit:
-                commit(saved, f"evidence: {unit.experiment} {unit.label} finished ({finished}/{total}), "
+                commit(saved, f"evidence: {unit.experiment} {unit.label} finished ({done}/{len(mine)}), "
                               f"saved by {command}")
     return published
 
