@@ -50,6 +50,29 @@ def test_the_first_error_stops_new_runs_lets_running_ones_finish_then_is_raised(
     assert seen == [1]  # run 1 was running and finished; runs 2-4 never started
 
 
+def identity(i):
+    return i
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_call_admit_refuses_is_passed_over_and_admit_sees_what_finished_before(n_jobs):
+    """``admit`` is asked when a call's turn comes, after the results before it were taken."""
+    taken, asked = [], []
+
+    def admit(i):
+        asked.append((i, len(taken)))
+        return i != 2
+
+    for i, result in jobs.completed([(identity, (i,)) for i in range(5)], jobs=n_jobs, admit=admit):
+        taken.append(result)
+    assert sorted(taken) == [0, 1, 3, 4]
+    assert [i for i, _ in asked] == [0, 1, 2, 3, 4]
+    if n_jobs == 1:
+        assert asked == [(0, 0), (1, 1), (2, 2), (3, 2), (4, 3)]
+    else:  # two at a time: the third call's turn comes once one of the first two was taken
+        assert asked[2][1] >= 1
+
+
 @pytest.mark.parametrize("parse", [lambda a: sweep.parse_args(["RTE", "std", *a]),
                                    lambda a: probing.parse_args(["degradation", "--glue-dir", ".", *a])])
 def test_jobs_and_threads_must_be_positive(parse):

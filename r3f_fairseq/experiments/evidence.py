@@ -1,7 +1,7 @@
 """The multi-seed evidence at CPU scale (docs/evidence.md): three experiments, one plan, both cores.
 
     r3f-evidence [--only degradation generalization glue] [--out-dir runs/evidence]
-                 [--docs docs/evidence] [--jobs 2] [--status [--timings]] [--commit]
+                 [--docs docs/evidence] [--jobs 2] [--status [--timings]] [--commit] [--hours H]
     (also: scripts/evidence.sh, python -m r3f_fairseq.experiments.evidence)
 
 * ``degradation`` (the paper's Figure 4): SST-2 -> QNLI -> QQP -> RTE, 100
@@ -39,6 +39,7 @@ import glob
 import os
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -327,8 +328,6 @@ def status(units: List[Unit], jobs_at_a_time: int = jobs.CPU_JOBS) -> str:
 def timings(units: List[Unit]) -> str:
     """A Markdown table of the finished runs' fairseq-train time (every attempt): median and n per
     experiment, step (a stage's task, a probe's task, a GLUE task) and method."""
-    import statistics
-
     seconds: Dict[tuple, List[float]] = {}
     for u in units:
         for r in u.finished_runs():
@@ -356,10 +355,17 @@ def parse_args(argv: List[str]):
                    help="with --status: the finished runs' median fairseq-train time per step and method")
     p.add_argument("--commit", action="store_true",
                    help="git-commit an experiment's folder after each save and when it is published")
+    p.add_argument("--hours", type=float,
+                   help="start no chain or run that would not finish within this many hours of the start (by the "
+                        "median time of the finished ones of its task and method; one with none finished yet is "
+                        "started), then stop: for a session or batch job with a time limit, which would discard "
+                        "an unfinished GLUE run (it keeps no checkpoint)")
     runs.add_on_change_options(p)
     jobs.add_jobs_options(p)
     args = p.parse_args(argv)
     jobs.check_jobs_options(args, on_gpu=False)
+    if args.hours is not None and not 0 < args.hours < float("inf"):
+        raise UserError(f"--hours must be a positive number; got {args.hours}")
     if not args.status:
         try:
             os.makedirs(args.docs, exist_ok=True)
@@ -391,9 +397,23 @@ def main(argv=None) -> Dict[str, str]:
     records: Dict[str, List[Dict]] = {e: [] for e in only}
     published: Dict[str, str] = {}
     started, handed_back = time.time(), set()
-    for n, (i, result) in enumerate(jobs.completed([(u.call, u.args) for u in units], args.jobs, args.threads), 1):
+    took: Dict[tuple, List[float]] = {}  # seconds of each finished unit, by task and method
+    for u in units:
+        if u.done:
+            took.setdefault(_kind(u), []).append(_seconds(u))
+
+    def in_time(i: int) -> bool:
+        u = units[i]
+        if args.hours is None or u.done or not took.get(_kind(u)):
+            return True
+        return time.time() + statistics.median(took[_kind(u)]) <= started + args.hours * 3600
+
+    calls = [(u.call, u.args) for u in units]
+    for n, (i, result) in enumerate(jobs.completed(calls, args.jobs, args.threads, in_time), 1):
         unit = units[i]
         handed_back.add(i)
+        if not unit.done:
+            took.setdefault(_kind(unit), []).append(_seconds(unit))
         if unit.probing:  # a chain: its probe records
             records[unit.experiment] += result
             probing.save_records(unit.probing, records[unit.experiment])
@@ -412,7 +432,20 @@ def main(argv=None) -> Dict[str, str]:
             if saved and args.commit:
                 commit(saved, f"evidence: {unit.experiment} {unit.label} finished ({done}/{len(mine)}), "
                               f"saved by {command}")
+    if len(handed_back) < len(units):
+        print(f"[evidence] --hours {args.hours:g}: {len(units) - len(handed_back)} chains or runs not started, as "
+              f"they would not have finished in time; the same command goes on with them", flush=True)
     return published
+
+
+def _kind(u: Unit) -> tuple:
+    """A unit's experiment, task and method: "MRPC r3f seed 2" -> ("glue", "MRPC r3f")."""
+    return u.experiment, u.label.rsplit(" seed ", 1)[0]
+
+
+def _seconds(u: Unit) -> float:
+    """The fairseq-train time of a finished unit's runs (each run's last attempt, as it would take again)."""
+    return sum(float(r.get("walltime_s") or 0) for r in u.finished_runs())
 
 
 if __name__ == "__main__":

@@ -93,14 +93,17 @@ def _start_job(threads: Optional[int]) -> None:
 Call = Tuple[Callable, tuple]
 
 
-def completed(calls: Sequence[Call], jobs: int, threads: Optional[int] = None) -> Iterator[Tuple[int, object]]:
+def completed(calls: Sequence[Call], jobs: int, threads: Optional[int] = None,
+              admit: Optional[Callable[[int], bool]] = None) -> Iterator[Tuple[int, object]]:
     """Run ``fn(*args)`` for every ``(fn, args)`` in ``calls``, ``jobs`` at a time; yields
     ``(index, result)`` as each finishes. The first error stops new calls from starting,
-    lets the running ones finish (each is a complete, resumable run), then is raised."""
+    lets the running ones finish (each is a complete, resumable run), then is raised.
+    A call whose index ``admit`` refuses, asked when the call's turn comes, is passed over."""
     if jobs == 1 or len(calls) <= 1:  # here, with all cores unless --threads says otherwise
         set_threads(threads)
         for i, (fn, args) in enumerate(calls):
-            yield i, fn(*args)
+            if admit is None or admit(i):
+                yield i, fn(*args)
         return
     jobs = min(jobs, len(calls))
     threads = threads_per_job(jobs, threads)
@@ -112,7 +115,8 @@ def completed(calls: Sequence[Call], jobs: int, threads: Optional[int] = None) -
         while waiting or running:
             while waiting and error is None and len(running) < jobs:  # never more queued than running
                 i, (fn, args) = waiting.pop()
-                running[pool.submit(fn, *args)] = i
+                if admit is None or admit(i):
+                    running[pool.submit(fn, *args)] = i
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 i = running.pop(future)
