@@ -331,8 +331,9 @@ def test_status_counts_the_runs_a_fresh_clone_gets_back(tmp_path, capsys):
 
 
 def test_hours_starts_no_run_that_would_not_finish_in_time(tmp_path, monkeypatch, capsys):
-    """--hours: a run whose task and method took longer than the time left is not started (an unfinished
-    GLUE run would be discarded); one with nothing finished to go by is started, as is everything done."""
+    """--hours: a run is not started when the finished runs of its task and method (else the longest of its
+    task) say it would not finish in the time left (an unfinished GLUE run is discarded); one with
+    nothing to go by is started, as is everything done."""
     import time as real_time
     from types import SimpleNamespace
 
@@ -340,32 +341,42 @@ def test_hours_starts_no_run_that_would_not_finish_in_time(tmp_path, monkeypatch
     monkeypatch.setattr(evidence, "time", SimpleNamespace(time=lambda: now[0], strftime=real_time.strftime,
                                                           gmtime=real_time.gmtime))
     monkeypatch.setattr(evidence, "prepare", lambda out_dir, only: None)
+    seconds = {"std": 100.0, "r3f": 160.0}
+
+    def finish(out, r):
+        write_result(out / "glue", r.task, r.method, r.seed, 80.0)
+        result = os.path.join(r.dir, "result.json")
+        files.write_json(result, {**files.read_json(result), "walltime_s": seconds[r.method]})
 
     def run_all(out, hours=None):
         started = []
 
         def run(r, on_change):
             if not os.path.exists(os.path.join(r.dir, "result.json")):  # else: reused
-                started.append(f"{r.method} seed {r.seed}")
-                now[0] += 100.0
-                write_result(out / "glue", r.task, r.method, r.seed, 80.0, metric="f1")  # walltime_s 100
+                started.append(f"{r.task} {r.method} seed {r.seed}")
+                now[0] += seconds[r.method]
+                finish(out, r)
             return {}
 
         glue = evidence.glue_runs(str(out))
-        write_result(out / "glue", "MRPC", "std", 1, 80.0, metric="f1")
-        units = [evidence.Unit("glue", f"MRPC {r.method} seed {r.seed}", run, (r, "stop"), r is glue[0], r.dir, 1)
-                 for r in (glue[0], glue[12], glue[1], glue[13], glue[24])]  # std 1 (done), std 2, r3f 1, r3f 2, std 3
+        finish(out, glue[0])
+        units = [evidence.Unit("glue", f"{r.task} {r.method} seed {r.seed}", run, (r, "stop"), r is glue[0], r.dir, 1)
+                 for r in (glue[0], glue[12], glue[1], glue[13], glue[24], glue[3])]
+        # MRPC std 1 (done), std 2, r3f 1, r3f 2, std 3; STS-B std 1
         monkeypatch.setattr(evidence, "plan", lambda out_dir, only, on_change: units)
+        now[0] = 0.0
         evidence.main(["--out-dir", str(out), "--docs", str(out / "docs"), "--jobs", "1", "--only", "glue"]
                       + (["--hours", str(hours)] if hours else []))
         return started
 
-    # r3f seed 2 has r3f seed 1's time to go by, once that finished; std seed 3 would end at 300 s
-    assert run_all(tmp_path / "a", hours=150 / 3600) == ["std seed 2", "r3f seed 1"]
-    assert "2 chains or runs not started" in capsys.readouterr().out
-    assert run_all(tmp_path / "b", hours=50 / 3600) == ["r3f seed 1"], "no std run (100 s) fits in 50 s"
-    assert "3 chains or runs not started" in capsys.readouterr().out
-    assert run_all(tmp_path / "c") == ["std seed 2", "r3f seed 1", "r3f seed 2", "std seed 3"]
+    # r3f 1 goes by std's 100 s (ends at 260 s); then r3f 2 by r3f 1's 160 s: it would end at 420 s
+    assert run_all(tmp_path / "a", hours=380 / 3600) == ["MRPC std seed 2", "MRPC r3f seed 1", "MRPC std seed 3",
+                                                         "STS-B std seed 1"]
+    assert "1 chains or runs not started" in capsys.readouterr().out
+    assert run_all(tmp_path / "b", hours=90 / 3600) == ["STS-B std seed 1"], "std 1's 100 s: no MRPC run fits"
+    assert "4 chains or runs not started" in capsys.readouterr().out
+    assert run_all(tmp_path / "c") == ["MRPC std seed 2", "MRPC r3f seed 1", "MRPC r3f seed 2", "MRPC std seed 3",
+                                       "STS-B std seed 1"]
     assert "not started" not in capsys.readouterr().out
     with pytest.raises(SystemExit):
         evidence.main(["--hours", "0"])

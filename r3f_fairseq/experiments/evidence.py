@@ -44,7 +44,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, replace
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from r3f_fairseq.errors import UserError, cli
 from r3f_fairseq.experiments import files, jobs, runs, tables
@@ -357,9 +357,9 @@ def parse_args(argv: List[str]):
                    help="git-commit an experiment's folder after each save and when it is published")
     p.add_argument("--hours", type=float,
                    help="start no chain or run that would not finish within this many hours of the start (by the "
-                        "median time of the finished ones of its task and method; one with none finished yet is "
-                        "started), then stop: for a session or batch job with a time limit, which would discard "
-                        "an unfinished GLUE run (it keeps no checkpoint)")
+                        "median time of the finished ones of its task and method, else the longest finished one of "
+                        "its task; one with neither is started), then stop: for a session or batch job with a "
+                        "time limit, which would discard an unfinished GLUE run (it keeps no checkpoint)")
     runs.add_on_change_options(p)
     jobs.add_jobs_options(p)
     args = p.parse_args(argv)
@@ -397,22 +397,22 @@ def main(argv=None) -> Dict[str, str]:
     records: Dict[str, List[Dict]] = {e: [] for e in only}
     published: Dict[str, str] = {}
     started, handed_back = time.time(), set()
-    took: Dict[tuple, List[float]] = {}  # seconds of each finished unit, by task and method
+    took: Dict[tuple, List[float]] = {}  # with --hours: seconds of each finished unit, by task and method
     for u in units:
-        if u.done:
+        if u.done and args.hours:
             took.setdefault(_kind(u), []).append(_seconds(u))
 
     def in_time(i: int) -> bool:
-        u = units[i]
-        if args.hours is None or u.done or not took.get(_kind(u)):
+        if args.hours is None or units[i].done:
             return True
-        return time.time() + statistics.median(took[_kind(u)]) <= started + args.hours * 3600
+        seconds = expected_seconds(units[i], took)
+        return seconds is None or time.time() + seconds <= started + args.hours * 3600
 
     calls = [(u.call, u.args) for u in units]
     for n, (i, result) in enumerate(jobs.completed(calls, args.jobs, args.threads, in_time), 1):
         unit = units[i]
         handed_back.add(i)
-        if not unit.done:
+        if not unit.done and args.hours:
             took.setdefault(_kind(unit), []).append(_seconds(unit))
         if unit.probing:  # a chain: its probe records
             records[unit.experiment] += result
@@ -438,9 +438,22 @@ def main(argv=None) -> Dict[str, str]:
     return published
 
 
-def _kind(u: Unit) -> tuple:
-    """A unit's experiment, task and method: "MRPC r3f seed 2" -> ("glue", "MRPC r3f")."""
-    return u.experiment, u.label.rsplit(" seed ", 1)[0]
+def _kind(u: Unit) -> Tuple[str, str, str]:
+    """A unit's experiment, task and method: ("glue", "MRPC", "r3f"); a chain's: ("degradation", "", "r3f")."""
+    if u.probing:
+        return u.experiment, "", u.args[1]
+    return u.experiment, u.args[0].task, u.args[0].method
+
+
+def expected_seconds(u: Unit, took: Dict[tuple, List[float]]) -> Optional[float]:
+    """How long ``u`` should take, from ``took`` (the seconds of finished units by :func:`_kind`): the
+    median of its task and method, else the longest of its task (another method's: std is the fastest),
+    else None."""
+    kind = _kind(u)
+    if took.get(kind):
+        return statistics.median(took[kind])
+    same_task = [seconds for k, v in took.items() if k[:2] == kind[:2] for seconds in v]
+    return max(same_task) if same_task else None
 
 
 def _seconds(u: Unit) -> float:
