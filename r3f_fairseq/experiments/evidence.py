@@ -35,6 +35,7 @@ is finished (after that copy), runs nothing.
 """
 
 import argparse
+import filecmp
 import glob
 import os
 import shlex
@@ -97,8 +98,7 @@ class Unit:
     probing: Optional[Probing] = None
 
     def finished_runs(self) -> List[Dict]:
-        return [files.read_json(path) for path in glob.glob(os.path.join(self.folder, "**", "result.json"),
-                                                            recursive=True)]
+        return [files.read_json(path) for path in _results(self.folder)]
 
 
 def plan(out_dir: str, only: Sequence[str], on_change: str = "stop") -> List[Unit]:
@@ -180,10 +180,7 @@ def _published_as_is(source: str, target: str, outputs: Sequence[str]) -> bool:
 
 
 def _same_file(a: str, b: str) -> bool:
-    if not (os.path.isfile(a) and os.path.isfile(b)):
-        return False
-    with open(a, "rb") as fa, open(b, "rb") as fb:
-        return fa.read() == fb.read()
+    return os.path.isfile(a) and os.path.isfile(b) and filecmp.cmp(a, b, shallow=False)
 
 
 def publish(experiment: str, out_dir: str, docs: str, command: str) -> str:
@@ -261,9 +258,10 @@ def restore(units: List[Unit], out_dir: str, docs: str) -> Dict[str, int]:
     copied: Dict[str, int] = {}
     for u in units:
         saved = os.path.join(docs, u.experiment, "runs", os.path.relpath(u.folder, runs_dir(u.experiment, out_dir)))
-        if _results(u.folder) or not _results(saved):
+        saved_results = _results(saved)
+        if not saved_results or _results(u.folder):
             continue
-        for path in _results(saved):
+        for path in saved_results:
             files.copy_file(path, os.path.join(u.folder, os.path.relpath(path, saved)))
             copied[u.experiment] = copied.get(u.experiment, 0) + 1
         records = os.path.join(docs, u.experiment, "probes.json")
