@@ -81,6 +81,20 @@ def test_time_left_is_never_less_than_the_longest_unfinished_chain(tmp_path):
     assert evidence.status(units, jobs_at_a_time=2).endswith("roughly 1.2 h left at 2 at a time")  # 7 x 600 s
 
 
+def test_time_left_takes_each_run_from_runs_like_it(tmp_path):
+    """A run left is expected to take what finished runs of its task (and method) took, not the mean
+    of every finished run: the long RTE runs left weigh as RTE runs."""
+    for task, seed, seconds in [("MRPC", 1, 100.0), ("MRPC", 2, 100.0), ("RTE", 1, 3000.0)]:
+        write_result(tmp_path / "glue", task, "std", seed, 60.0)
+        result = tmp_path / "glue" / "minilm-cpu" / task / "std" / f"seed{seed}" / "result.json"
+        result.write_text(result.read_text().replace('"walltime_s": 100.0', f'"walltime_s": {seconds}'))
+    units = evidence.plan(str(tmp_path), ["glue"])
+    assert sum(u.done for u in units) == 3
+    # MRPC: 13 runs left x 100 s; RTE: 14 x 3000 s (r3f and r4f as the task's longest); STS-B and CoLA,
+    # nothing like them finished: 30 x the mean run, 1066.7 s. Two at a time: 37,650 s
+    assert evidence.status(units, jobs_at_a_time=2).endswith("roughly 10.5 h left at 2 at a time")
+
+
 def probe_record(method, seed, stage, value):
     return {"experiment": "degradation", "method": method, "seed": seed, "probe_task": "SST-2", "metric": "accuracy",
             "value": value, "majority": 50.9, "stage": stage, "after": ["SST-2", "QNLI"][stage - 1]}

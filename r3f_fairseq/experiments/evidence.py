@@ -298,16 +298,14 @@ def commit(folder: str, message: str) -> None:
 
 def status(units: List[Unit], jobs_at_a_time: int = jobs.CPU_JOBS) -> str:
     """Per experiment: finished chains / runs, fairseq-train time so far, and a rough time left
-    (the mean finished run's time for every run left, ``jobs_at_a_time`` side by side, but never
-    less than the longest unfinished chain: its runs come one after the other)."""
+    (:func:`time_left`)."""
     lines = []
     for experiment in EXPERIMENTS:
         mine = [u for u in units if u.experiment == experiment]
         if not mine:
             continue
         done = [u for u in mine if u.done]
-        finished_by_unit = [u.finished_runs() for u in mine]
-        finished = [r for runs_of_unit in finished_by_unit for r in runs_of_unit]
+        finished = [r for u in mine for r in u.finished_runs()]
         total = sum(u.runs for u in mine)
         seconds = sum(machine_seconds(r) for r in finished)
         line = (f"{experiment}: {len(done)}/{len(mine)} {'runs' if experiment == 'glue' else 'chains'} finished "
@@ -315,12 +313,31 @@ def status(units: List[Unit], jobs_at_a_time: int = jobs.CPU_JOBS) -> str:
         if len(done) < len(mine):
             line += f"; next: {next(u.label for u in mine if not u.done)}"
             if finished:
-                per_run = seconds / len(finished)
-                longest_chain = max(u.runs - len(f) for u, f in zip(mine, finished_by_unit) if not u.done)
-                left = per_run * max((total - len(finished)) / jobs_at_a_time, longest_chain)
+                left = time_left(mine, jobs_at_a_time)
                 line += f"; roughly {left / 3600:.1f} h left at {jobs_at_a_time} at a time"
         lines.append(line)
     return "\n".join(lines)
+
+
+def time_left(units: List[Unit], jobs_at_a_time: int) -> float:
+    """Seconds until ``units`` (one experiment's, some runs finished) are all done: each unfinished
+    unit takes :func:`expected_seconds` less what it has run already (with nothing like it finished,
+    the mean finished run's time for each of its runs left), ``jobs_at_a_time`` side by side, but never
+    less than the longest unfinished unit: a chain's runs come one after the other."""
+    finished = [r for u in units for r in u.finished_runs()]
+    per_run = sum(machine_seconds(r) for r in finished) / len(finished)
+    took = finished_unit_seconds(units)
+    left = []
+    for u in units:
+        if u.done:
+            continue
+        expected = expected_seconds(u, took)
+        ran = _seconds(u)
+        if expected is not None and expected > ran:
+            left.append(expected - ran)
+        else:
+            left.append(per_run * max(u.runs - len(u.finished_runs()), 1))
+    return max(sum(left) / jobs_at_a_time, max(left))
 
 
 def timings(units: List[Unit]) -> str:
@@ -395,10 +412,7 @@ def main(argv=None) -> Dict[str, str]:
     records: Dict[str, List[Dict]] = {e: [] for e in only}
     published: Dict[str, str] = {}
     started, handed_back = time.time(), set()
-    took: Dict[tuple, List[float]] = {}  # with --hours: seconds of each finished unit, by task and method
-    for u in units:
-        if u.done and args.hours:
-            took.setdefault(_kind(u), []).append(_seconds(u))
+    took = finished_unit_seconds(units)  # with --hours: seconds of each finished unit, by task and method
 
     def in_time(i: int) -> bool:
         if args.hours is None or units[i].done:
@@ -441,6 +455,15 @@ def _kind(u: Unit) -> Tuple[str, str, str]:
     if u.probing:
         return u.experiment, "", u.args[1]
     return u.experiment, u.args[0].task, u.args[0].method
+
+
+def finished_unit_seconds(units: List[Unit]) -> Dict[tuple, List[float]]:
+    """The fairseq-train seconds of each finished unit (:func:`_seconds`), by :func:`_kind`."""
+    took: Dict[tuple, List[float]] = {}
+    for u in units:
+        if u.done:
+            took.setdefault(_kind(u), []).append(_seconds(u))
+    return took
 
 
 def expected_seconds(u: Unit, took: Dict[tuple, List[float]]) -> Optional[float]:
