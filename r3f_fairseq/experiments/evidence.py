@@ -412,7 +412,7 @@ def main(argv=None) -> Dict[str, str]:
     records: Dict[str, List[Dict]] = {e: [] for e in only}
     published: Dict[str, str] = {}
     started, handed_back = time.time(), set()
-    took = finished_unit_seconds(units)  # with --hours: seconds of each finished unit, by task and method
+    took = finished_unit_seconds(units) if args.hours else {}  # seconds of each finished unit, by task and method
 
     def in_time(i: int) -> bool:
         if args.hours is None or units[i].done:
