@@ -36,6 +36,13 @@ def test_table2_from_result_files_pairs_each_method_with_std_by_seed(tmp_path):
     assert "RTE,r3f,accuracy,3,73.667,24.111,71.0,99.0,1.0,1.0,1.0,2,1.0,1.0,2,100.0" in csv
 
 
+def test_table2_csv_rounds_the_median_like_the_mean(tmp_path):
+    for seed, value in {1: 11.1, 2: 19.1}.items():  # statistics.median gives 15.100000000000001
+        write_result(tmp_path, "CoLA", "std", seed, value, metric="mcc")
+    table2.main(["--runs", str(tmp_path), "--csv", str(tmp_path / "t.csv")])
+    assert (tmp_path / "t.csv").read_text().splitlines()[1].startswith("CoLA,std,mcc,2,15.1,5.657,15.1,19.1,")
+
+
 def test_a_table_of_single_seeds_says_so(tmp_path):
     write_result(tmp_path, "RTE", "std", 1, 60.0)
     write_result(tmp_path, "RTE", "r4f", 1, 58.0)

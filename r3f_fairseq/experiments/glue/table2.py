@@ -94,7 +94,7 @@ def write_csv(summary, path: str) -> None:
     for (t, m), s in sorted(summary.items()):
         base = summary.get((t, tables.BASELINE))
         p = stats.paired_difference(s["by_seed"], base["by_seed"]) if base and m != tables.BASELINE else None
-        rows.append([t, m, s["metric"], s["seeds"], _round(s["mean"]), _round(s["sd"]), s["median"], s["best"],
+        rows.append([t, m, s["metric"], s["seeds"], _round(s["mean"]), _round(s["sd"]), _round(s["median"]), s["best"],
                      *tables.paired_fields(p, _round), round(s["walltime_s"], 1)])
     tables.write_csv(path, ["task", "method", "metric", "seeds", "mean", "sd", "median", "best",
                             *tables.PAIRED_COLUMNS, "mean_walltime_s"], rows)
