@@ -43,6 +43,16 @@ def test_table2_csv_rounds_the_median_like_the_mean(tmp_path):
     assert (tmp_path / "t.csv").read_text().splitlines()[1].startswith("CoLA,std,mcc,2,15.1,5.657,15.1,19.1,")
 
 
+def test_table2_plot_panels_hold_the_whole_error_bar_and_the_majority_level():
+    two_seeds = {"values": [84.8, 86.3], "mean": 85.55, "sd": 1.0607}  # mean ± sd reaches past both seeds
+    low, high = table2.y_range([two_seeds], majority=None)
+    assert low < 85.55 - 1.0607 and high > 85.55 + 1.0607
+    low, high = table2.y_range([two_seeds], majority=50.0)
+    assert low < 50.0 < high
+    low, high = table2.y_range([{"values": [58.5], "mean": 58.5, "sd": None}], majority=None)
+    assert low < 58.5 < high
+
+
 def test_a_table_of_single_seeds_says_so(tmp_path):
     write_result(tmp_path, "RTE", "std", 1, 60.0)
     write_result(tmp_path, "RTE", "r4f", 1, 58.0)

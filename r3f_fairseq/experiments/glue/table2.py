@@ -23,7 +23,7 @@ import os
 import statistics
 import sys
 from collections import defaultdict
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from r3f_fairseq.errors import UserError, cli
 from r3f_fairseq.experiments import files, stats, tables
@@ -120,15 +120,24 @@ def plot(results: List[Dict], png: str) -> None:
                 tables.seed_points(ax, x, s["values"], color=f"C{x}", spread=0.3)
         tables.majority_line(ax, majority.get(task))
         metric = next(s["metric"] for (t, _), s in summary.items() if t == task)
-        values = [v for (t, _), s in summary.items() if t == task for v in s["values"]]
-        low = min(values + [majority.get(task, min(values))])
-        ax.set_ylim(low - 0.1 * (max(values) - low + 1), max(values) + 0.1 * (max(values) - low + 1))
+        ax.set_ylim(*y_range([s for (t, _), s in summary.items() if t == task], majority.get(task)))
         ax.set_xticks(range(len(methods)), methods, fontsize=8)
         ax.set_title(f"{task} ({tables.METRIC_NAMES.get(metric, metric)})", fontsize=9)
     fig.suptitle(f"GLUE dev, best validation of each run ({tables.over_seeds(s['seeds'] for s in summary.values())})",
                  fontsize=9)
     fig.tight_layout()
     tables.save_figure(fig, png)
+
+
+def y_range(cells: List[Dict], majority: Optional[float]) -> Tuple[float, float]:
+    """A panel's y limits: every seed, every mean ± sd error bar and the majority level, with a margin."""
+    ends = [v for s in cells for v in s["values"]]
+    ends += [s["mean"] + sign * s["sd"] for s in cells if s["sd"] for sign in (-1, 1)]
+    if majority is not None:
+        ends.append(majority)
+    low, high = min(ends), max(ends)
+    margin = 0.1 * (high - low + 1)
+    return low - margin, high + margin
 
 
 def _round(x):
